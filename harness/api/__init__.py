@@ -1,0 +1,17 @@
+"""The HTTP API: one blueprint per resource, errors mapped in one place."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from harness.api import errors, health, metrics, submissions
+
+
+def register_api(app: Flask) -> None:
+    """Attach every API blueprint and the error handlers to the app."""
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+    api.register_blueprint(submissions.bp)
+    api.register_blueprint(metrics.bp)
+    app.register_blueprint(api)
+    app.register_blueprint(health.bp)
+    errors.register(app)

@@ -1,0 +1,98 @@
+"""GET /metrics (the catalog) and GET /metrics/<metric>/series (the stored points)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from harness.api.context import context
+from harness.errors import InvalidInput, NotFound, Problem
+from harness.store import Series
+
+bp = Blueprint("metrics", __name__)
+RESERVED_COLUMNS = {"time", "value", "unit", "verdict", "spec", "ci", "build_id", "submission",
+                    "build_url", "commit", "pr_number", "pr_url", "pr_base", "metric", "branch"}
+
+
+@bp.get("/metrics")
+def index() -> ResponseReturnValue:
+    """Every metric with unit, description, better-direction, requirements and specs."""
+    catalog = context().full_catalog()
+    return {
+        "metrics": [metric.to_json() for metric in catalog.metrics.values()],
+        "dimensions": {name: {"description": d.description, "aliases": list(d.aliases)}
+                       for name, d in catalog.dimensions.items()},
+        "default_branch": catalog.default_branch,
+    }
+
+
+@bp.get("/metrics/<metric_name>")
+def show(metric_name: str) -> ResponseReturnValue:
+    """One metric of the catalog."""
+    metric = context().full_catalog().get(metric_name)
+    if metric is None:
+        raise NotFound(f"unknown metric {metric_name!r}")
+    return metric.to_json()
+
+
+@bp.get("/metrics/<metric_name>/series")
+def series(metric_name: str) -> ResponseReturnValue:
+    """The points of each series of a metric matching the query's dimensions and branch."""
+    ctx = context()
+    catalog = ctx.full_catalog()
+    metric = catalog.get(metric_name)
+    if metric is None:
+        raise NotFound(f"unknown metric {metric_name!r}")
+    problems = []
+    dimensions = {}
+    for key, value in request.args.items():
+        if key in ("branch", "since"):
+            continue
+        if key not in metric.dimensions:
+            declared = ", ".join(metric.dimensions) or "none"
+            problems.append(Problem(key, f"not a dimension of {metric.name} "
+                                         f"(declared: {declared}; also: branch, since)"))
+        dimensions[key] = value
+    since = None
+    if "since" in request.args:
+        try:
+            since = datetime.fromisoformat(request.args["since"].replace("Z", "+00:00"))
+        except ValueError:
+            problems.append(Problem("since", "must be an ISO 8601 date or time"))
+        else:
+            since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    if problems:
+        raise InvalidInput(problems, "bad query")
+    branch = request.args.get("branch", catalog.default_branch)
+    found = ctx.store.series(metric.name, dimensions, branch, since)
+    return {
+        "metric": metric.name, "unit": metric.unit, "better": metric.better,
+        "branch": branch,
+        "series": [_series_json(item, metric.dimensions) for item in found],
+    }
+
+
+def _series_json(item: Series, declared: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "dimensions": {k: v for k, v in item.tags.items() if k in declared and v},
+        "points": [_point_json(row) for row in item.rows],
+    }
+
+
+def _point_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    time = datetime.fromtimestamp(row["time"] / 1e9, UTC).isoformat().replace("+00:00", "Z")
+    point: dict[str, Any] = {
+        "time": time, "value": row.get("value"), "verdict": row.get("verdict"),
+        "spec": row.get("spec") or None,
+        "build": {"ci": row.get("ci"), "id": row.get("build_id"), "url": row.get("build_url"),
+                  "commit": row.get("commit")},
+        "submission": row.get("submission"),
+    }
+    if row.get("pr_number") is not None:
+        point["pull_request"] = {"number": row["pr_number"], "url": row.get("pr_url"),
+                                 "base": row.get("pr_base")}
+    return point

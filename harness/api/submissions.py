@@ -1,0 +1,76 @@
+"""POST /submissions (ingest) and GET /submissions/<id> (status)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, request, url_for
+from flask.typing import ResponseReturnValue
+from kombu.exceptions import KombuError
+
+from harness.api.auth import require_scope
+from harness.api.context import WebContext, context
+from harness.errors import BrokerUnavailable, MalformedRequest, NotFound, Problem
+from harness.formats.native import parse_submission
+from harness.model import Submission, utcnow
+from workers import PROCESS_SUBMISSION
+
+bp = Blueprint("submissions", __name__)
+
+
+@bp.post("/submissions")
+@require_scope("ingest")
+def create() -> ResponseReturnValue:
+    """Validate a native submission and queue it for judging."""
+    ctx = context()
+    parsed = parse_submission(read_json(), ctx.full_catalog(), received=utcnow(),
+                              max_measurements=ctx.settings.max_measurements)
+    ctx.registry.register(parsed.new_metrics)
+    submission = enqueue(ctx, parsed.submission)
+    return {"submission": submission.id,
+            "status_url": url_for(".show", submission_id=submission.id)}, 202
+
+
+@bp.get("/submissions/<submission_id>")
+def show(submission_id: str) -> ResponseReturnValue:
+    """The state of a submission, with its results once judged."""
+    status = context().registry.status(submission_id)
+    if status is None:
+        raise NotFound(f"no submission {submission_id!r}")
+    return {"submission": submission_id, **status}
+
+
+def read_json() -> Any:
+    """The request body as JSON; a body that is not JSON is a 400 naming why."""
+    if not request.is_json:
+        raise MalformedRequest([Problem("", "Content-Type must be application/json")],
+                               "malformed request")
+    try:
+        return json.loads(request.get_data(cache=False), object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as error:
+        raise MalformedRequest([Problem("", f"not valid JSON: {error}")],
+                               "malformed request") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return dict(pairs)
+
+
+def enqueue(ctx: WebContext, submission: Submission) -> Submission:
+    """Record the submission and hand it to the broker; 503 if the broker refuses."""
+    first_seen = ctx.registry.first_seen(submission.build.key, submission.received)
+    submission = replace(submission, received=first_seen)
+    ctx.registry.mark_queued(submission)
+    try:
+        ctx.celery.send_task(PROCESS_SUBMISSION, args=[submission.to_json()],
+                             task_id=submission.id, retry=False)
+    except (KombuError, OSError) as error:
+        ctx.registry.forget(submission.id)
+        raise BrokerUnavailable(f"the broker did not take the work: {error}") from None
+    return submission

@@ -1,0 +1,451 @@
+"""The metric catalog: metrics/ YAML → Catalog of metrics, specs, dimensions, requirements."""
+
+from __future__ import annotations
+
+import operator as op
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import CatalogError, Problem
+from harness.units import UnitProblem, converter, parse_unit
+
+LEVELS = ("stretch", "design", "minimum")
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne,
+}
+METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+SHORT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+SETTINGS_FILE = "_catalog.yaml"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A threshold at one level (stretch / design / minimum), in the metric's unit."""
+
+    name: str
+    metric: str
+    level: str
+    operator: str
+    threshold: float
+    query: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    def is_met_by(self, value: float) -> bool:
+        """Whether value (in the metric's unit) meets this spec."""
+        return OPERATORS[self.operator](value, self.threshold)
+
+    def applies_to(self, dimensions: Mapping[str, str]) -> bool:
+        """Whether every metadata condition matches these dimensions."""
+        return all(dimensions.get(key) in allowed for key, allowed in self.query.items())
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as the API shows it."""
+        return {
+            "name": self.name, "level": self.level, "operator": self.operator,
+            "threshold": self.threshold,
+            "metadata_query": {k: sorted(v) for k, v in self.query.items()},
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: its unit, better-direction, dimensions, requirements and specs."""
+
+    name: str
+    unit: str
+    better: Literal["lower", "higher"]
+    description: str = ""
+    dimensions: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    reference: Mapping[str, Any] = field(default_factory=dict)
+    specs: tuple[Spec, ...] = ()
+    source: Literal["catalog", "inline"] = "catalog"
+
+    @property
+    def package(self) -> str:
+        """The package part of the name."""
+        return self.name.rsplit(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The metric as the API shows it."""
+        return {
+            "name": self.name, "unit": self.unit, "better": self.better,
+            "description": self.description, "dimensions": list(self.dimensions),
+            "requirements": list(self.requirements), "tags": list(self.tags),
+            "reference": dict(self.reference), "source": self.source,
+            "specs": [spec.to_json() for spec in self.specs],
+        }
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A metadata key that identifies a series, with its Job JSON aliases."""
+
+    name: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A requirement that metrics verify."""
+
+    id: str
+    title: str = ""
+    document: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every known metric, with the catalog's dimensions and requirements."""
+
+    metrics: Mapping[str, Metric]
+    dimensions: Mapping[str, Dimension] = field(default_factory=dict)
+    requirements: Mapping[str, Requirement] = field(default_factory=dict)
+    default_branch: str = "main"
+
+    def get(self, name: str) -> Metric | None:
+        """The metric of that name, or None."""
+        return self.metrics.get(name)
+
+    def with_metrics(self, extra: Iterable[Metric]) -> Catalog:
+        """This catalog plus metrics registered inline (the catalog's own win)."""
+        merged = {metric.name: metric for metric in extra}
+        merged.update(self.metrics)
+        return replace(self, metrics=merged)
+
+
+# --- YAML documents, validated with pydantic ---------------------------------------------
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _DimensionDoc(_Doc):
+    description: str = ""
+    aliases: list[str] = []
+
+
+class _RequirementDoc(_Doc):
+    title: str = ""
+    document: str = ""
+    url: str = ""
+
+
+class _SettingsDoc(_Doc):
+    default_branch: str = "main"
+    dimensions: dict[str, _DimensionDoc] = {}
+    requirements: dict[str, _RequirementDoc] = {}
+
+
+class _MetricDoc(_Doc):
+    description: str = ""
+    display_name: str = ""
+    unit: str
+    better: Literal["lower", "higher"] | None = None
+    dimensions: list[str] = []
+    requirements: list[str] = []
+    reference: dict[str, str | int] = {}
+    tags: list[str] = []
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        parse_unit(unit)
+        return unit
+
+
+class _ThresholdDoc(_Doc):
+    value: float = Field(allow_inf_nan=False)
+    unit: str | None = None
+    operator: Literal["<", "<=", ">", ">=", "==", "!="]
+
+
+class _SpecDoc(_Doc):
+    name: str
+    metric: str
+    threshold: _ThresholdDoc
+    tags: list[str] = []
+    metadata_query: dict[str, str | int | float | list[str | int | float]] = {}
+    description: str = ""
+
+
+def _problems(error: ValidationError, where: str) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        problems.append(Problem(f"{where}.{path}" if path else where, item["msg"]))
+    return problems
+
+
+def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> list[Any]:
+    try:
+        with path.open(encoding="utf-8") as stream:
+            return [doc for doc in yaml.safe_load_all(stream) if doc is not None]
+    except yaml.YAMLError as error:
+        problems.append(Problem(str(path.relative_to(root)), f"not valid YAML: {error}"))
+        return []
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def load_catalog(directory: Path) -> Catalog:
+    """Read and validate a catalog folder; raises CatalogError naming file and key."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CatalogError([Problem(str(directory), "is not a directory")])
+    problems: list[Problem] = []
+    settings = _load_settings(directory, problems)
+    metric_docs = _load_metric_docs(directory, problems)
+    spec_docs = _load_spec_docs(directory, problems)
+    metrics = _build_metrics(metric_docs, spec_docs, settings, problems)
+    if problems:
+        raise CatalogError(problems)
+    return Catalog(
+        metrics=metrics,
+        dimensions={
+            name: Dimension(name, doc.description, tuple(doc.aliases))
+            for name, doc in settings.dimensions.items()
+        },
+        requirements={
+            rid: Requirement(rid, doc.title, doc.document)
+            for rid, doc in settings.requirements.items()
+        },
+        default_branch=settings.default_branch,
+    )
+
+
+def _load_settings(directory: Path, problems: list[Problem]) -> _SettingsDoc:
+    path = directory / SETTINGS_FILE
+    if not path.exists():
+        return _SettingsDoc()
+    docs = _read_yaml(path, directory, problems)
+    try:
+        return _SettingsDoc.model_validate(docs[0] if docs else {})
+    except ValidationError as error:
+        problems.extend(_problems(error, SETTINGS_FILE))
+        return _SettingsDoc()
+
+
+def _load_metric_docs(
+    directory: Path, problems: list[Problem]
+) -> dict[str, tuple[str, _MetricDoc]]:
+    """Metric name → (`file.key` it came from, document)."""
+    found: dict[str, tuple[str, _MetricDoc]] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        where = path.name
+        package = path.stem
+        docs = _read_yaml(path, directory, problems)
+        if not docs:
+            continue
+        if len(docs) > 1 or not isinstance(docs[0], dict):
+            problems.append(Problem(where, "must be one mapping of metric name to definition"))
+            continue
+        for key, body in docs[0].items():
+            key = str(key)
+            name = key if "." in key else f"{package}.{key}"
+            if not METRIC_NAME.match(name) or not name.startswith(package + "."):
+                problems.append(
+                    Problem(f"{where}.{key}", f"not a metric name of package {package}"))
+                continue
+            try:
+                doc = _MetricDoc.model_validate(body if body is not None else {})
+            except ValidationError as error:
+                problems.extend(_problems(error, f"{where}.{key}"))
+                continue
+            if name in found:
+                problems.append(Problem(f"{where}.{key}", f"also defined in {found[name][0]}"))
+                continue
+            found[name] = (f"{where}.{key}", doc)
+    return found
+
+
+@dataclass(frozen=True)
+class _RawSpec:
+    where: str
+    package: str
+    body: dict[str, Any]
+
+
+def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[_RawSpec]:
+    """Every spec document, with inheritance resolved, in file order."""
+    partials: dict[tuple[str, str], _RawSpec] = {}
+    named: list[_RawSpec] = []
+    specs_dir = directory / "specs"
+    for path in sorted(specs_dir.rglob("*.yaml")) if specs_dir.is_dir() else []:
+        package = path.relative_to(specs_dir).parts[0]
+        relative = str(path.relative_to(directory))
+        for index, body in enumerate(_read_yaml(path, directory, problems)):
+            where = f"{relative}[{index}]"
+            if not isinstance(body, dict):
+                problems.append(Problem(where, "a spec document must be a mapping"))
+                continue
+            raw = _RawSpec(where, package, body)
+            if "id" in body and "name" not in body:
+                if (package, str(body["id"])) in partials:
+                    other = partials[(package, str(body["id"]))].where
+                    problems.append(Problem(f"{where}.id", f"also used by {other}"))
+                partials[(package, str(body["id"]))] = raw
+            elif "name" in body:
+                named.append(raw)
+            else:
+                problems.append(Problem(where, "needs `name` (a spec) or `id` (a partial)"))
+    by_name = {_qualified_spec_name(raw): raw for raw in named if "metric" in raw.body}
+    return [
+        _RawSpec(raw.where, raw.package, merged)
+        for raw in named
+        if (merged := _resolve(raw, partials, by_name, problems, ())) is not None
+    ]
+
+
+def _qualified_spec_name(raw: _RawSpec) -> str:
+    metric = str(raw.body["metric"])
+    metric = metric if "." in metric else f"{raw.package}.{metric}"
+    return f"{metric}.{raw.body['name']}"
+
+
+def _resolve(
+    raw: _RawSpec,
+    partials: Mapping[tuple[str, str], _RawSpec],
+    by_name: Mapping[str, _RawSpec],
+    problems: list[Problem],
+    seen: tuple[str, ...],
+) -> dict[str, Any] | None:
+    """The document merged over its bases, in order."""
+    bases = raw.body.get("base", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list):
+        problems.append(Problem(f"{raw.where}.base", "must be a reference or a list of them"))
+        return None
+    merged: dict[str, Any] = {}
+    for reference in bases:
+        reference = str(reference)
+        if reference.startswith("#"):
+            base = partials.get((raw.package, reference[1:]))
+        else:
+            base = by_name.get(reference) or by_name.get(f"{raw.package}.{reference}")
+        if base is None:
+            problems.append(
+                Problem(f"{raw.where}.base", f"{reference!r} names no spec or partial"))
+            return None
+        if base.where in seen:
+            problems.append(Problem(f"{raw.where}.base", f"{reference!r} inherits from itself"))
+            return None
+        resolved = _resolve(base, partials, by_name, problems, (*seen, raw.where))
+        if resolved is None:
+            return None
+        merged = _merge(merged, resolved)
+    own = {key: value for key, value in raw.body.items() if key not in ("base", "id")}
+    return _merge(merged, own)
+
+
+def _merge(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]:
+    """Later documents override scalars, append lists and merge dicts."""
+    result = dict(lower)
+    for key, value in upper.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        elif isinstance(value, list) and isinstance(result.get(key), list):
+            result[key] = [*result[key], *(item for item in value if item not in result[key])]
+        else:
+            result[key] = value
+    return result
+
+
+def _build_metrics(
+    metric_docs: Mapping[str, tuple[str, _MetricDoc]],
+    spec_docs: list[_RawSpec],
+    settings: _SettingsDoc,
+    problems: list[Problem],
+) -> dict[str, Metric]:
+    aliases = {
+        alias: name for name, doc in settings.dimensions.items() for alias in [name, *doc.aliases]
+    }
+    specs_by_metric: dict[str, list[Spec]] = {}
+    for raw in spec_docs:
+        spec = _build_spec(raw, metric_docs, aliases, problems)
+        if spec is not None:
+            specs_by_metric.setdefault(spec.metric, []).append(spec)
+    metrics = {}
+    for name, (key, doc) in metric_docs.items():
+        for index, dimension in enumerate(doc.dimensions):
+            if dimension not in settings.dimensions:
+                problems.append(Problem(f"{key}.dimensions[{index}]",
+                                        f"{dimension!r} is not declared in {SETTINGS_FILE}"))
+        for index, requirement in enumerate(doc.requirements):
+            if settings.requirements and requirement not in settings.requirements:
+                problems.append(Problem(f"{key}.requirements[{index}]",
+                                        f"{requirement!r} is not declared in {SETTINGS_FILE}"))
+        specs = tuple(specs_by_metric.get(name, ()))
+        better = doc.better or _better_from_specs(specs)
+        if better is None:
+            problems.append(Problem(f"{key}.better", "required (lower or higher) without specs"))
+            continue
+        metrics[name] = Metric(
+            name=name, unit=doc.unit, better=better, description=doc.description,
+            dimensions=tuple(doc.dimensions), requirements=tuple(doc.requirements),
+            tags=tuple(doc.tags), reference=dict(doc.reference), specs=specs,
+        )
+    return metrics
+
+
+def _build_spec(
+    raw: _RawSpec,
+    metric_docs: Mapping[str, tuple[str, _MetricDoc]],
+    aliases: Mapping[str, str],
+    problems: list[Problem],
+) -> Spec | None:
+    try:
+        doc = _SpecDoc.model_validate(raw.body)
+    except ValidationError as error:
+        problems.extend(_problems(error, raw.where))
+        return None
+    metric_name = doc.metric if "." in doc.metric else f"{raw.package}.{doc.metric}"
+    if metric_name not in metric_docs:
+        problems.append(Problem(f"{raw.where}.metric", f"{doc.metric!r} is not a known metric"))
+        return None
+    levels = [tag for tag in doc.tags if tag in LEVELS]
+    if len(levels) != 1:
+        problems.append(Problem(f"{raw.where}.tags",
+                                "must hold exactly one of minimum, design, stretch"))
+        return None
+    unit = metric_docs[metric_name][1].unit
+    try:
+        threshold_unit = unit if doc.threshold.unit is None else doc.threshold.unit
+        threshold = converter(threshold_unit, unit)(doc.threshold.value)
+    except UnitProblem as error:
+        problems.append(Problem(f"{raw.where}.threshold.unit", str(error)))
+        return None
+    query: dict[str, frozenset[str]] = {}
+    for key, wanted in doc.metadata_query.items():
+        if key not in aliases:
+            problems.append(Problem(f"{raw.where}.metadata_query.{key}",
+                                    f"not a dimension declared in {SETTINGS_FILE}"))
+            return None
+        values = wanted if isinstance(wanted, list) else [wanted]
+        query[aliases[key]] = frozenset(str(value) for value in values)
+    return Spec(
+        name=f"{metric_name}.{doc.name}", metric=metric_name, level=levels[0],
+        operator=doc.threshold.operator, threshold=threshold, query=query, tags=tuple(doc.tags),
+    )
+
+
+def _better_from_specs(specs: Iterable[Spec]) -> Literal["lower", "higher"] | None:
+    for spec in specs:
+        if spec.operator in ("<", "<="):
+            return "lower"
+        if spec.operator in (">", ">="):
+            return "higher"
+    return None

@@ -1,0 +1,1 @@
+"""Input formats → the harness model."""

@@ -1,0 +1,236 @@
+"""The native submission format (API.md, "Ingest") → a validated Submission."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from harness.catalog import METRIC_NAME, Catalog, Metric
+from harness.errors import InvalidInput, MetricConflict, Problem
+from harness.formats.fields import Label, Text, WebUrl, problems_from
+from harness.model import Build, Measurement, Package, PullRequest, Submission
+from harness.units import UnitProblem, converter, parse_unit
+
+FiniteNumber = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PullRequestIn(_Model):
+    number: Annotated[int, Strict(), Field(gt=0)]
+    url: WebUrl | None = None
+    base: Label | None = None
+
+
+class PackageIn(_Model):
+    name: Label
+    commit: Label | None = None
+    url: WebUrl | None = None
+    version: Label | None = None
+
+
+class BuildIn(_Model):
+    ci: Label
+    id: Label
+    branch: Label
+    url: WebUrl | None = None
+    time: datetime | None = None
+    commit: Label | None = None
+    pull_request: PullRequestIn | None = None
+    packages: list[PackageIn] = Field(default=[], max_length=1000)
+
+
+class ExtraIn(_Model):
+    value: FiniteNumber | list[FiniteNumber] | Text
+    unit: str = ""
+    label: Text | None = None
+    description: Text | None = None
+
+
+class MeasurementIn(_Model):
+    metric: Label
+    value: FiniteNumber
+    unit: str | None = None
+    dimensions: dict[Label, Label] = Field(default={}, max_length=32)
+    extras: dict[Label, ExtraIn] = Field(default={}, max_length=64)
+
+
+class MetricIn(_Model):
+    name: Label
+    unit: str = ""
+    better: Literal["lower", "higher"]
+    description: Text = ""
+    dimensions: list[Label] | None = None
+
+
+class SubmissionIn(_Model):
+    build: BuildIn
+    dimensions: dict[Label, Label] = Field(default={}, max_length=32)
+    measurements: list[MeasurementIn] = Field(min_length=1)
+    metrics: list[MetricIn] = Field(default=[], max_length=1000)
+
+
+@dataclass(frozen=True)
+class ParsedSubmission:
+    """A valid submission and the inline metrics it defines for the first time."""
+
+    submission: Submission
+    new_metrics: tuple[Metric, ...]
+
+
+def parse_submission(
+    body: Any, catalog: Catalog, *, received: datetime, max_measurements: int = 10_000
+) -> ParsedSubmission:
+    """Validate a native submission against the catalog; raises InvalidInput with paths."""
+    if not isinstance(body, dict):
+        raise InvalidInput([Problem("", "the body must be a JSON object")])
+    count = len(body.get("measurements") or ())
+    if isinstance(body.get("measurements"), list) and count > max_measurements:
+        raise InvalidInput(
+            [Problem("measurements", f"at most {max_measurements} measurements, got {count}")]
+        )
+    try:
+        parsed = SubmissionIn.model_validate(body)
+    except ValidationError as error:
+        raise InvalidInput(problems_from(error)) from None
+    new_metrics = _inline_metrics(parsed.metrics, catalog)
+    catalog = catalog.with_metrics(new_metrics)
+    problems: list[Problem] = []
+    for key in parsed.dimensions:
+        if key not in catalog.dimensions:
+            problems.append(Problem(f"dimensions.{key}", _undeclared(key, catalog)))
+    measurements = []
+    for index, item in enumerate(parsed.measurements):
+        measurement = _measurement(item, f"measurements[{index}]", parsed, catalog, problems)
+        if measurement is not None:
+            measurements.append(measurement)
+    if problems:
+        raise InvalidInput(problems)
+    submission = Submission(
+        id=uuid.uuid4().hex,
+        build=_build(parsed.build),
+        measurements=tuple(measurements),
+        received=received,
+    )
+    return ParsedSubmission(submission, new_metrics)
+
+
+def _build(build: BuildIn) -> Build:
+    time = build.time
+    if time is not None and time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    pr = build.pull_request
+    return Build(
+        ci=build.ci, id=build.id, branch=build.branch, time=time, url=build.url,
+        commit=build.commit,
+        pull_request=PullRequest(pr.number, pr.url, pr.base) if pr else None,
+        packages=tuple(Package(p.name, p.commit, p.url, p.version) for p in build.packages),
+    )
+
+
+def _measurement(
+    item: MeasurementIn,
+    path: str,
+    parsed: SubmissionIn,
+    catalog: Catalog,
+    problems: list[Problem],
+) -> Measurement | None:
+    metric = catalog.get(item.metric)
+    if metric is None:
+        problems.append(Problem(f"{path}.metric", f"unknown metric {item.metric!r}: not in the "
+                                "catalog and not defined under `metrics`"))
+        return None
+    value = item.value
+    if item.unit is not None:
+        try:
+            value = converter(item.unit, metric.unit)(item.value)
+        except UnitProblem as error:
+            problems.append(Problem(f"{path}.unit", f"{error} (the unit of {metric.name})"))
+            return None
+        if not math.isfinite(value):
+            problems.append(Problem(f"{path}.value", "is not finite in the metric's unit"))
+            return None
+    for key in item.dimensions:
+        if key not in metric.dimensions:
+            declared = ", ".join(metric.dimensions) or "none"
+            problems.append(Problem(f"{path}.dimensions.{key}",
+                                    f"not a dimension of {metric.name} (declared: {declared})"))
+    dimensions = {
+        key: val for key, val in {**parsed.dimensions, **item.dimensions}.items()
+        if key in metric.dimensions
+    }
+    extras = {key: extra.model_dump(exclude_none=True) for key, extra in item.extras.items()}
+    for key, extra in item.extras.items():
+        try:
+            parse_unit(extra.unit)
+        except UnitProblem as error:
+            problems.append(Problem(f"{path}.extras.{key}.unit", str(error)))
+    return Measurement(metric.name, value, metric.unit, dimensions, extras)
+
+
+def _inline_metrics(definitions: list[MetricIn], catalog: Catalog) -> tuple[Metric, ...]:
+    """Inline definitions not yet known; a redefinition raises MetricConflict."""
+    new = []
+    problems = []
+    for index, item in enumerate(definitions):
+        path = f"metrics[{index}]"
+        if not METRIC_NAME.match(item.name):
+            problems.append(Problem(f"{path}.name", "must look like package.Metric"))
+            continue
+        try:
+            parse_unit(item.unit)
+        except UnitProblem as error:
+            problems.append(Problem(f"{path}.unit", str(error)))
+            continue
+        dimensions = item.dimensions if item.dimensions is not None else list(catalog.dimensions)
+        for position, key in enumerate(dimensions):
+            if key not in catalog.dimensions:
+                problems.append(
+                    Problem(f"{path}.dimensions[{position}]", _undeclared(key, catalog)))
+        metric = Metric(
+            name=item.name, unit=item.unit, better=item.better, description=item.description,
+            dimensions=tuple(dimensions), source="inline",
+        )
+        known = catalog.get(item.name)
+        if known is None:
+            new.append(metric)
+        elif known.source == "catalog":
+            raise MetricConflict(f"{path}.name",
+                                 f"{item.name} is defined in the catalog and cannot be redefined")
+        elif not same_definition(known, metric):
+            raise MetricConflict(f"{path}.name",
+                                 f"{item.name} is already registered with another definition")
+    if problems:
+        raise InvalidInput(problems)
+    return tuple(new)
+
+
+def same_definition(first: Metric, second: Metric) -> bool:
+    """Whether two inline definitions agree on what matters for the series."""
+    return (first.unit, first.better, first.dimensions) == (
+        second.unit, second.better, second.dimensions)
+
+
+def _undeclared(key: str, catalog: Catalog) -> str:
+    return f"{key!r} is not a declared dimension (declared: {', '.join(catalog.dimensions)})"
+
+
+def metric_to_json(metric: Metric) -> dict[str, Any]:
+    """An inline metric as kept by the registry."""
+    return {"name": metric.name, "unit": metric.unit, "better": metric.better,
+            "description": metric.description, "dimensions": list(metric.dimensions)}
+
+
+def metric_from_json(data: Mapping[str, Any]) -> Metric:
+    """The inverse of metric_to_json."""
+    return Metric(name=data["name"], unit=data["unit"], better=data["better"],
+                  description=data.get("description", ""),
+                  dimensions=tuple(data.get("dimensions", ())), source="inline")

@@ -1,0 +1,156 @@
+"""The harness's plain data: builds, measurements, submissions, results. Frozen, JSON-able."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Verdict = Literal["stretch", "design", "minimum", "fail", "none"]
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The pull request a build was made for."""
+
+    number: int
+    url: str | None = None
+    base: str | None = None
+
+
+@dataclass(frozen=True)
+class Package:
+    """One package that went into a build, at a commit."""
+
+    name: str
+    commit: str | None = None
+    url: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class Build:
+    """One CI build: identity, where it ran, what code went into it."""
+
+    ci: str
+    id: str
+    branch: str
+    time: datetime | None = None
+    url: str | None = None
+    commit: str | None = None
+    pull_request: PullRequest | None = None
+    packages: tuple[Package, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The build's identity as one string."""
+        return f"{self.ci}/{self.id}"
+
+    @property
+    def baseline_branch(self) -> str:
+        """The branch whose history judges this build: the PR's base, else its own."""
+        if self.pull_request is not None and self.pull_request.base:
+            return self.pull_request.base
+        return self.branch
+
+    def to_json(self) -> dict[str, Any]:
+        """The build as JSON-able data."""
+        data = asdict(self)
+        data["time"] = self.time.isoformat() if self.time else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Build:
+        """The inverse of to_json."""
+        pull_request = data.get("pull_request")
+        return cls(
+            ci=data["ci"],
+            id=data["id"],
+            branch=data["branch"],
+            time=datetime.fromisoformat(data["time"]) if data.get("time") else None,
+            url=data.get("url"),
+            commit=data.get("commit"),
+            pull_request=PullRequest(**pull_request) if pull_request else None,
+            packages=tuple(Package(**package) for package in data.get("packages", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One value of one metric for one series, already in the metric's unit."""
+
+    metric: str
+    value: float | None
+    unit: str
+    dimensions: Mapping[str, str] = field(default_factory=dict)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The measurement as JSON-able data."""
+        return {
+            "metric": self.metric, "value": self.value, "unit": self.unit,
+            "dimensions": dict(self.dimensions), "extras": dict(self.extras),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Measurement:
+        """The inverse of to_json."""
+        return cls(
+            metric=data["metric"], value=data["value"], unit=data["unit"],
+            dimensions=dict(data.get("dimensions", {})), extras=dict(data.get("extras", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One build's measurements, validated and ready for the worker."""
+
+    id: str
+    build: Build
+    measurements: tuple[Measurement, ...]
+    received: datetime
+
+    @property
+    def time(self) -> datetime:
+        """The time of the build's points: the build's own, else when first seen."""
+        return self.build.time or self.received
+
+    def to_json(self) -> dict[str, Any]:
+        """The submission as JSON-able data, e.g. for the task queue."""
+        return {
+            "id": self.id, "build": self.build.to_json(),
+            "measurements": [m.to_json() for m in self.measurements],
+            "received": self.received.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Submission:
+        """The inverse of to_json."""
+        return cls(
+            id=data["id"], build=Build.from_json(data["build"]),
+            measurements=tuple(Measurement.from_json(m) for m in data["measurements"]),
+            received=datetime.fromisoformat(data["received"]),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """A judged measurement: its verdict against the specs."""
+
+    measurement: Measurement
+    verdict: Verdict
+    spec: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as the status endpoint shows it."""
+        m = self.measurement
+        return {
+            "metric": m.metric, "dimensions": dict(m.dimensions), "value": m.value,
+            "unit": m.unit, "verdict": self.verdict, "spec": self.spec, "excursion": None,
+        }
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)

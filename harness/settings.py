@@ -1,0 +1,159 @@
+"""Every knob of the harness, read once from the environment into one frozen object."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from harness.errors import SettingsError
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+SCOPES = frozenset({"ingest", "triage", "admin"})
+
+
+@dataclass(frozen=True)
+class Token:
+    """An API token: its name, the SHA-256 of its secret, and its scopes."""
+
+    name: str
+    secret_sha256: str
+    scopes: frozenset[str]
+
+    def __repr__(self) -> str:
+        return f"Token(name={self.name!r}, scopes={sorted(self.scopes)!r})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The harness configuration; build it with `Settings.from_env()`."""
+
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    influxdb_url: str = "http://127.0.0.1:8086"
+    influxdb_database: str = "harness"
+    influxdb_username: str = ""
+    influxdb_password: str = field(default="", repr=False)
+    metrics_dir: Path = CHECKOUT / "metrics"
+    blob_dir: Path = CHECKOUT / "var" / "blobs"
+    api_tokens: tuple[Token, ...] = ()
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    public_url: str = "http://127.0.0.1:5000"
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_measurements: int = 10_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read HARNESS_* variables; a malformed one raises SettingsError naming it."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else None
+
+        values: dict[str, object] = {}
+        if (v := get("HARNESS_BROKER_URL")) is not None:
+            values["broker_url"] = _url("HARNESS_BROKER_URL", v, {"redis", "rediss"})
+        if (v := get("HARNESS_INFLUXDB_URL")) is not None:
+            values["influxdb_url"] = _url("HARNESS_INFLUXDB_URL", v, {"http", "https"}).rstrip("/")
+        if (v := get("HARNESS_INFLUXDB_DATABASE")) is not None:
+            values["influxdb_database"] = _database_name(v)
+        if (v := get("HARNESS_INFLUXDB_USERNAME")) is not None:
+            values["influxdb_username"] = v
+        if (v := get("HARNESS_INFLUXDB_PASSWORD")) is not None:
+            values["influxdb_password"] = v
+        if (v := get("HARNESS_METRICS_DIR")) is not None:
+            values["metrics_dir"] = _directory("HARNESS_METRICS_DIR", v)
+        if (v := get("HARNESS_BLOB_DIR")) is not None:
+            values["blob_dir"] = Path(v).expanduser().resolve()
+        if (v := get("HARNESS_API_TOKENS")) is not None:
+            values["api_tokens"] = parse_tokens(v)
+        if (v := get("HARNESS_SLACK_WEBHOOK_URL")) is not None:
+            values["slack_webhook_url"] = _url("HARNESS_SLACK_WEBHOOK_URL", v, {"http", "https"})
+        if (v := get("HARNESS_PUBLIC_URL")) is not None:
+            values["public_url"] = _url("HARNESS_PUBLIC_URL", v, {"http", "https"}).rstrip("/")
+        if (v := get("HARNESS_MAX_BODY_BYTES")) is not None:
+            values["max_body_bytes"] = _positive_int("HARNESS_MAX_BODY_BYTES", v)
+        if (v := get("HARNESS_MAX_MEASUREMENTS")) is not None:
+            values["max_measurements"] = _positive_int("HARNESS_MAX_MEASUREMENTS", v)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def token_for(self, secret: str) -> Token | None:
+        """The token whose secret this is, compared by hash in constant time."""
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        found = None
+        for token in self.api_tokens:
+            if hmac.compare_digest(digest, token.secret_sha256):
+                found = token
+        return found
+
+
+def parse_tokens(text: str) -> tuple[Token, ...]:
+    """Parse `name:secret:scope+scope,...` into tokens."""
+    tokens = []
+    names = set()
+    for position, item in enumerate(part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        pieces = item.split(":")
+        if len(pieces) != 3 or not all(pieces):
+            raise SettingsError(
+                "HARNESS_API_TOKENS",
+                f"entry {position + 1} must be name:secret:scope+scope",
+            )
+        name, secret, scope_text = pieces
+        scopes = frozenset(scope_text.split("+"))
+        if unknown := scopes - SCOPES:
+            raise SettingsError(
+                "HARNESS_API_TOKENS",
+                f"token {name!r} has unknown scope {sorted(unknown)[0]!r} "
+                f"(known: {', '.join(sorted(SCOPES))})",
+            )
+        if len(secret) < 16:
+            raise SettingsError(
+                "HARNESS_API_TOKENS", f"token {name!r}: secret must be at least 16 characters"
+            )
+        if name in names:
+            raise SettingsError("HARNESS_API_TOKENS", f"token name {name!r} appears twice")
+        names.add(name)
+        tokens.append(Token(name, hashlib.sha256(secret.encode()).hexdigest(), scopes))
+    return tuple(tokens)
+
+
+def _url(name: str, value: str, schemes: set[str]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise SettingsError(name, f"must be a {'/'.join(sorted(schemes))} URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as error:
+        raise SettingsError(name, f"bad port: {error}") from None
+    return value
+
+
+def _database_name(value: str) -> str:
+    if not value.replace("_", "").replace("-", "").isalnum():
+        raise SettingsError(
+            "HARNESS_INFLUXDB_DATABASE", "may hold only letters, digits, '_' and '-'"
+        )
+    return value
+
+
+def _directory(name: str, value: str) -> Path:
+    path = Path(value).expanduser().resolve()
+    if not path.is_dir():
+        raise SettingsError(name, f"{value} is not a directory")
+    return path
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(name, f"must be a whole number, got {value!r}") from None
+    if number <= 0:
+        raise SettingsError(name, "must be positive")
+    return number

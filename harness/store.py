@@ -1,0 +1,225 @@
+"""The InfluxDB store over the 1.x HTTP API: batched line-protocol writes, InfluxQL reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from influxdb_client.client.write.point import Point
+
+from harness.errors import StoreError, StoreUnavailable
+from harness.model import Build, Result, Submission
+
+RESULTS = "results"
+BUILDS = "builds"
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of rows as InfluxDB returns it: tags plus rows of named columns."""
+
+    tags: Mapping[str, str]
+    rows: tuple[Mapping[str, Any], ...]
+
+
+def identifier(name: str) -> str:
+    """A quoted InfluxQL identifier (for catalog-declared names only, never user input)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def nanoseconds(moment: datetime) -> int:
+    """A timezone-aware datetime as integer nanoseconds since the epoch, exactly."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+class InfluxStore:
+    """Reads and writes the harness's measurements in one InfluxDB database."""
+
+    def __init__(
+        self,
+        url: str,
+        database: str,
+        username: str = "",
+        password: str = "",
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.database = database
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.auth = (username, password) if username else None
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self.session.request(
+                method, self.url + path, timeout=self.timeout, auth=self.auth, **kwargs
+            )
+        except requests.RequestException as error:
+            raise StoreUnavailable(f"InfluxDB at {self.url} did not answer: {error}") from None
+        if response.status_code >= 500:
+            raise StoreUnavailable(f"InfluxDB answered {response.status_code}: {response.text}")
+        return response
+
+    def ping(self) -> bool:
+        """Whether the server answers /ping."""
+        try:
+            return self._request("GET", "/ping").status_code == 204
+        except StoreUnavailable:
+            return False
+
+    def ensure_database(self) -> None:
+        """Create the database if it does not exist (idempotent in InfluxDB 1.x)."""
+        self.query(f"CREATE DATABASE {identifier(self.database)}", method="POST", database=None)
+
+    def write(self, points: Iterable[Point]) -> int:
+        """Write points in one request; returns how many. Creates the database if missing."""
+        body = "\n".join(point.to_line_protocol() for point in points)
+        if not body:
+            return 0
+        params = {"db": self.database, "precision": "ns"}
+        response = self._request("POST", "/write", params=params, data=body.encode())
+        if response.status_code == 404 and "database not found" in response.text:
+            self.ensure_database()
+            response = self._request("POST", "/write", params=params, data=body.encode())
+        if response.status_code != 204:
+            raise StoreError(f"InfluxDB refused a write ({response.status_code}): {response.text}")
+        return body.count("\n") + 1
+
+    def query(
+        self,
+        statement: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        database: str | None = "",
+    ) -> list[Series]:
+        """Run one InfluxQL statement with bind parameters; returns its series."""
+        form: dict[str, str] = {"q": statement, "epoch": "ns"}
+        if database is not None:
+            form["db"] = database or self.database
+        if params:
+            form["params"] = json.dumps(dict(params))
+        if method == "GET":
+            response = self._request("GET", "/query", params=form)
+        else:
+            response = self._request("POST", "/query", data=form)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise StoreError(f"InfluxDB answered {response.status_code}: {response.text}") from None
+        if "error" in answer:
+            raise StoreError(f"InfluxDB: {answer['error']}")
+        series: list[Series] = []
+        for result in answer.get("results", []):
+            if "error" in result:
+                if "database not found" in result["error"]:
+                    return []
+                raise StoreError(f"InfluxDB: {result['error']}")
+            for item in result.get("series", []):
+                columns = item["columns"]
+                rows = tuple(dict(zip(columns, values, strict=True)) for values in item["values"])
+                series.append(Series(item.get("tags", {}), rows))
+        return series
+
+    # --- the harness's data ---------------------------------------------------------
+
+    def write_submission(self, submission: Submission, results: Sequence[Result]) -> int:
+        """Write a judged submission, all points in one request."""
+        time = nanoseconds(submission.time)
+        points = [build_point(submission, time)]
+        points.extend(result_point(submission, result, time) for result in results)
+        return self.write(points)
+
+    def series(
+        self,
+        metric: str,
+        dimensions: Mapping[str, str],
+        branch: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Series]:
+        """The points of every series of a metric that match the given tags."""
+        conditions = ["metric = $metric"]
+        params: dict[str, Any] = {"metric": metric}
+        if branch is not None:
+            conditions.append("branch = $branch")
+            params["branch"] = branch
+        for position, (key, value) in enumerate(sorted(dimensions.items())):
+            conditions.append(f"{identifier(key)} = $d{position}")
+            params[f"d{position}"] = value
+        if since is not None:
+            conditions.append("time >= $since")
+            params["since"] = since.isoformat().replace("+00:00", "Z")
+        statement = f"SELECT * FROM {RESULTS} WHERE {' AND '.join(conditions)} GROUP BY *"
+        if limit is not None:
+            statement += f" ORDER BY time DESC LIMIT {int(limit)}"
+        return self.query(statement, params)
+
+    def build_record(self, ci: str, build_id: str) -> Mapping[str, Any] | None:
+        """The stored record of one build, or None."""
+        found = self.query(
+            f"SELECT * FROM {BUILDS} WHERE ci = $ci AND build_id = $id GROUP BY *",
+            {"ci": ci, "id": build_id},
+        )
+        for series in found:
+            for row in series.rows:
+                return {**row, **series.tags}
+        return None
+
+    def count(self, measurement: str = RESULTS) -> int:
+        """How many points a measurement holds (0 if none), counted by a field all have."""
+        found = self.query(f"SELECT count(submission) FROM {identifier(measurement)}")
+        return sum(int(row["count"]) for series in found for row in series.rows)
+
+
+def build_point(submission: Submission, time: int) -> Point:
+    """The point that records a build's metadata."""
+    build: Build = submission.build
+    point = (
+        Point(BUILDS).tag("ci", build.ci).tag("branch", build.branch)
+        .field("build_id", build.id).field("submission", submission.id)
+        .field("received", submission.received.isoformat())
+        .field("packages", json.dumps([package.__dict__ for package in build.packages]))
+        .field("measurements", len(submission.measurements))
+        .time(time)
+    )
+    return _with_build_fields(point, build)
+
+
+def result_point(submission: Submission, result: Result, time: int) -> Point:
+    """The point of one judged measurement: dimensions and branch are its only tags."""
+    measurement = result.measurement
+    build = submission.build
+    point = Point(RESULTS).tag("metric", measurement.metric).tag("branch", build.branch)
+    for key, value in sorted(measurement.dimensions.items()):
+        point = point.tag(key, value)
+    if measurement.value is not None:
+        point = point.field("value", float(measurement.value))
+    point = (
+        point.field("unit", measurement.unit).field("verdict", result.verdict)
+        .field("spec", result.spec or "").field("ci", build.ci).field("build_id", build.id)
+        .field("submission", submission.id).time(time)
+    )
+    return _with_build_fields(point, build)
+
+
+def _with_build_fields(point: Point, build: Build) -> Point:
+    if build.url:
+        point = point.field("build_url", build.url)
+    if build.commit:
+        point = point.field("commit", build.commit)
+    if build.pull_request is not None:
+        point = point.field("pr_number", int(build.pull_request.number))
+        if build.pull_request.url:
+            point = point.field("pr_url", build.pull_request.url)
+        if build.pull_request.base:
+            point = point.field("pr_base", build.pull_request.base)
+    return point

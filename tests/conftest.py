@@ -1,0 +1,177 @@
+"""Fixtures: real Redis, InfluxDB and a Celery worker on free loopback ports; the real app."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from harness import create_app
+from harness.settings import Settings
+from harness.store import InfluxStore
+from tests.servers import CeleryWorker, InfluxServer, RedisServer
+
+INGEST_SECRET = "ingest-secret-0123456789"
+TRIAGE_SECRET = "triage-secret-0123456789"
+ADMIN_SECRET = "admin-secret-01234567890"
+TOKENS = (f"ci:{INGEST_SECRET}:ingest,people:{TRIAGE_SECRET}:triage,"
+          f"ops:{ADMIN_SECRET}:admin")
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One temporary folder for every server's data and logs."""
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def redis_server(servers_dir: Path) -> Iterator[RedisServer]:
+    """A real redis-server with AOF on."""
+    server = RedisServer(servers_dir / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def influx_server(servers_dir: Path) -> Iterator[InfluxServer]:
+    """A real influxd."""
+    server = InfluxServer(servers_dir / "influxdb").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def harness_env(redis_server: RedisServer, influx_server: InfluxServer,
+                servers_dir: Path) -> dict[str, str]:
+    """The HARNESS_* environment every process of the test system shares."""
+    return {
+        "HARNESS_BROKER_URL": redis_server.url,
+        "HARNESS_INFLUXDB_URL": influx_server.url,
+        "HARNESS_INFLUXDB_DATABASE": "harness_test",
+        "HARNESS_METRICS_DIR": str(CHECKOUT / "metrics"),
+        "HARNESS_BLOB_DIR": str(servers_dir / "blobs"),
+        "HARNESS_API_TOKENS": TOKENS,
+        "HARNESS_PUBLIC_URL": "http://127.0.0.1:5000",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(harness_env: dict[str, str]) -> Settings:
+    """Settings for the test system."""
+    return Settings.from_env(harness_env)
+
+
+@pytest.fixture(scope="session")
+def worker(harness_env: dict[str, str], servers_dir: Path) -> Iterator[CeleryWorker]:
+    """A real Celery worker process."""
+    process = CeleryWorker(harness_env, servers_dir / "worker", concurrency=2).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Any:
+    """The real Flask app wired to the test servers."""
+    application = create_app(settings)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """A test client of the real app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def influx(settings: Settings) -> Iterator[InfluxStore]:
+    """The store, emptied before each test."""
+    store = InfluxStore(settings.influxdb_url, settings.influxdb_database)
+    store.ensure_database()
+    store.query("DROP SERIES FROM /.*/", method="POST")
+    yield store
+
+
+@pytest.fixture
+def redis_client(settings: Settings) -> Iterator[redis.Redis]:
+    """A Redis client with the harness's keys removed before each test."""
+    client = redis.Redis.from_url(settings.broker_url, decode_responses=True)
+    keys = list(client.scan_iter("harness:*"))
+    if keys:
+        client.delete(*keys)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def system(
+    worker: CeleryWorker, influx: InfluxStore, redis_client: redis.Redis
+) -> Iterator[InfluxStore]:
+    """The whole running system with an empty store; yields the store and, after the test,
+    waits until the worker has finished everything the test queued."""
+    yield influx
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        keys = redis_client.scan_iter("harness:submission:*")
+        states = [json.loads(text)["state"] for key in keys if (text := redis_client.get(key))]
+        if "queued" not in states:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the worker did not finish the test's submissions within 30 s")
+
+
+def bearer(secret: str = INGEST_SECRET) -> dict[str, str]:
+    """The Authorization header for a token secret."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def wait_done(client: Any, status_url: str, timeout_s: float = 30.0) -> dict[str, Any]:
+    """Poll a submission's status until the worker has finished with it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = client.get(status_url).get_json()
+        if status["state"] in ("done", "failed"):
+            return status  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"submission still {status['state']} after {timeout_s} s")
+
+
+SUBMISSION: dict[str, Any] = {
+    "build": {
+        "ci": "github-actions",
+        "id": "9187",
+        "url": "https://ci.example.org/runs/9187",
+        "time": "2026-11-20T03:12:00Z",
+        "branch": "main",
+        "commit": "3f2c9e1",
+        "pull_request": {"number": 412, "url": "https://git.example.org/pr/412", "base": "main"},
+        "packages": [{"name": "pipe_tasks", "commit": "77ab0e2",
+                      "url": "https://git.example.org/pipe_tasks"}],
+    },
+    "dimensions": {"dataset": "hsc_rc2", "filter": "r"},
+    "measurements": [
+        {"metric": "validate_drp.PA1", "value": 4.7, "unit": "mmag"},
+        {"metric": "validate_drp.AM1", "value": 8.9, "unit": "marcsec",
+         "dimensions": {"filter": "i"}},
+        {"metric": "pipe_tasks.runtime", "value": 812.0, "unit": "s",
+         "extras": {"per_ccd_s": {"value": [3.1, 2.9, 3.4], "unit": "s"}}},
+    ],
+}
+
+
+def submission(**changes: Any) -> dict[str, Any]:
+    """A deep copy of the example submission with top-level or build keys changed."""
+    body = copy.deepcopy(SUBMISSION)
+    for key, value in changes.items():
+        if key in body["build"]:
+            body["build"][key] = value
+        else:
+            body[key] = value
+    return body

@@ -1,0 +1,322 @@
+"""The demo history (pure) and its poster, against a real local HTTP server."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import socket
+import statistics
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from harness.demo import (
+    DATASETS,
+    FILTERS,
+    NIGHTLY_CI,
+    PR_CI,
+    DeliveryError,
+    demo_events,
+    generate_history,
+    post_history,
+    wait_until_processed,
+)
+
+END = datetime(2026, 7, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def history() -> list[dict]:
+    return generate_history(nights=120, seed=7, end=END)
+
+
+@pytest.fixture(scope="module")
+def events():
+    return demo_events(nights=120, end=END)
+
+
+def nightly(history: list[dict], dataset: str) -> list[dict]:
+    return [
+        s
+        for s in history
+        if s["build"]["ci"] == NIGHTLY_CI and s["dimensions"]["dataset"] == dataset
+    ]
+
+
+def values(submission: dict, metric: str) -> dict[str | None, float]:
+    return {
+        m.get("dimensions", {}).get("filter"): m["value"]
+        for m in submission["measurements"]
+        if m["metric"] == metric
+    }
+
+
+# --- generate_history -------------------------------------------------------------------
+
+
+def test_the_same_seed_gives_the_same_history(history):
+    assert generate_history(nights=120, seed=7, end=END) == history
+    assert generate_history(nights=120, seed=8, end=END) != history
+
+
+def test_120_nights_give_two_nightly_submissions_a_night_but_one_plus_the_pr_builds(
+    history, events
+):
+    nightly_count = sum(s["build"]["ci"] == NIGHTLY_CI for s in history)
+    pr_count = sum(s["build"]["ci"] == PR_CI for s in history)
+    assert nightly_count == 119 * len(DATASETS)
+    assert len(events.pr_build_ids) == 4
+    assert pr_count == len(events.pr_build_ids) * len(DATASETS)
+    assert len(history) == nightly_count + pr_count
+
+
+def test_submissions_are_ordered_by_build_time_and_end_before_end(history):
+    times = [datetime.fromisoformat(s["build"]["time"].replace("Z", "+00:00")) for s in history]
+    assert all(s["build"]["time"].endswith("Z") for s in history)
+    assert times == sorted(times)
+    assert times[-1] < END
+
+
+def test_the_missing_night_has_no_submissions(history, events):
+    nights = {s["build"]["time"][:10] for s in history}
+    assert events.missing_night.isoformat() not in nights
+    assert f"nightly-{events.missing_night.isoformat()}" not in {s["build"]["id"] for s in history}
+
+
+def test_nightly_builds_are_jenkins_builds_of_main_at_about_three(history):
+    for submission in nightly(history, "hsc_rc2"):
+        build = submission["build"]
+        night = build["time"][:10]
+        assert build["id"] == f"nightly-{night}"
+        assert build["branch"] == "main"
+        assert build["url"].startswith("https://ci.example.org/job/nightly/")
+        assert "02:55" <= build["time"][11:16] <= "03:40"
+        assert len(build["commit"]) == 7 and int(build["commit"], 16) >= 0
+        assert {p["name"] for p in build["packages"]} == {
+            "pipe_tasks",
+            "meas_algorithms",
+            "jointcal",
+            "ip_diffim",
+            "obs_subaru",
+            "daf_butler",
+        }
+
+
+def test_the_regression_build_raises_am1_in_every_filter(history, events):
+    for dataset in DATASETS:
+        builds = nightly(history, dataset)
+        at = next(i for i, s in enumerate(builds) if s["build"]["id"] == events.regression_build_id)
+        assert at >= 20
+        regressed = values(builds[at], "validate_drp.AM1")
+        for band in FILTERS:
+            before = statistics.median(
+                values(s, "validate_drp.AM1")[band] for s in builds[at - 20 : at]
+            )
+            assert regressed[band] - before > 1.5, (dataset, band)
+
+
+def test_the_regression_comes_with_a_jointcal_change_and_stays(history, events):
+    builds = nightly(history, "hsc_rc2")
+    at = next(i for i, s in enumerate(builds) if s["build"]["id"] == events.regression_build_id)
+    commits = [{p["name"]: p["commit"] for p in s["build"]["packages"]} for s in builds]
+    assert commits[at]["jointcal"] != commits[at - 1]["jointcal"]
+    before = statistics.median(values(s, "validate_drp.AD1")["r"] for s in builds[at - 20 : at])
+    after = statistics.median(values(s, "validate_drp.AD1")["r"] for s in builds[at : at + 20])
+    assert after - before > 1.5
+
+
+def test_pr_builds_carry_their_pull_request(history, events):
+    prs = [s for s in history if s["build"]["ci"] == PR_CI]
+    assert {s["build"]["id"] for s in prs} == set(events.pr_build_ids)
+    for submission in prs:
+        build = submission["build"]
+        assert build["branch"].startswith("tickets/DM-")
+        pr = build["pull_request"]
+        assert pr["base"] == "main"
+        assert pr["url"] == f"https://github.com/lsst/pipe_tasks/pull/{pr['number']}"
+
+
+def test_one_pr_build_worsens_pa1(history, events):
+    for dataset in DATASETS:
+        pr = next(
+            s
+            for s in history
+            if s["build"]["id"] == events.pa1_pr_build_id and s["dimensions"]["dataset"] == dataset
+        )
+        earlier = [s for s in nightly(history, dataset) if s["build"]["time"] < pr["build"]["time"]]
+        for band in FILTERS:
+            baseline = statistics.median(values(s, "validate_drp.PA1")[band] for s in earlier[-10:])
+            assert values(pr, "validate_drp.PA1")[band] > 1.15 * baseline, (dataset, band)
+
+
+def test_every_measurement_is_complete_finite_and_json(history):
+    for submission in history:
+        assert 0 < len(submission["measurements"]) <= 120
+        for measurement in submission["measurements"]:
+            assert {"metric", "value", "unit"} <= measurement.keys()
+            assert isinstance(measurement["value"], float)
+            assert math.isfinite(measurement["value"])
+        json.dumps(submission, allow_nan=False)
+
+
+def test_per_filter_metrics_name_their_filter_and_runtime_has_per_ccd_times(history):
+    measurements = history[0]["measurements"]
+    pa1 = [m for m in measurements if m["metric"] == "validate_drp.PA1"]
+    assert sorted(m["dimensions"]["filter"] for m in pa1) == sorted(FILTERS)
+    runtime = next(m for m in measurements if m["metric"] == "pipe_tasks.runtime")
+    assert "dimensions" not in runtime
+    per_ccd = runtime["extras"]["per_ccd_s"]
+    assert per_ccd["unit"] == "s" and 15 <= len(per_ccd["value"]) <= 25
+    assert sum(per_ccd["value"]) == pytest.approx(runtime["value"], rel=1e-3)
+
+
+def test_package_commits_change_on_some_nights_only(history):
+    builds = nightly(history, "hsc_rc2")
+    commits = [{p["name"]: p["commit"] for p in s["build"]["packages"]} for s in builds]
+    changed = [sum(a[n] != b[n] for n in a) for a, b in itertools.pairwise(commits)]
+    assert any(c == 0 for c in changed)
+    assert any(c >= 1 for c in changed)
+    assert max(changed) < len(commits[0])
+
+
+def test_too_short_a_history_is_refused():
+    with pytest.raises(ValueError, match="nights"):
+        generate_history(nights=5, end=END)
+
+
+# --- post_history and wait_until_processed, against a real HTTP server ------------------
+
+Answer = tuple[int, dict[str, str], dict[str, Any]]
+
+
+@dataclass
+class FakeHarness:
+    """Answers POSTs from a script (then 202), GETs of a status from a script per id."""
+
+    post_answers: list[Answer] = field(default_factory=list)
+    states: dict[str, list[str]] = field(default_factory=dict)
+    posts: list[tuple[str, str | None, dict]] = field(default_factory=list)
+    gets: list[str] = field(default_factory=list)
+
+    def answer_post(self, path: str, auth: str | None, body: dict) -> Answer:
+        self.posts.append((path, auth, body))
+        if self.post_answers:
+            return self.post_answers.pop(0)
+        return 202, {}, {"submission": f"s{len(self.posts)}"}
+
+    def answer_get(self, path: str) -> Answer:
+        self.gets.append(path)
+        queue = self.states.get(path.rsplit("/", 1)[-1])
+        if not queue:
+            return 404, {}, {"error": "no such submission"}
+        state = queue.pop(0) if len(queue) > 1 else queue[0]
+        return 200, {}, {"state": state}
+
+
+@contextmanager
+def serving(fake: FakeHarness) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self.reply(*fake.answer_post(self.path, self.headers.get("Authorization"), body))
+
+        def do_GET(self) -> None:
+            self.reply(*fake.answer_get(self.path))
+
+        def reply(self, status: int, headers: dict[str, str], payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+SUBMISSIONS = [
+    {
+        "build": {"ci": "jenkins", "id": f"b{n}", "branch": "main"},
+        "measurements": [{"metric": "validate_drp.PA1", "value": 4.5, "unit": "mmag"}],
+    }
+    for n in range(3)
+]
+
+
+@pytest.mark.parametrize("status", [503, 429, 500])
+def test_a_busy_harness_is_retried_after_retry_after(status):
+    fake = FakeHarness(post_answers=[(status, {"Retry-After": "0"}, {"error": "busy"})])
+    with serving(fake) as url:
+        summary = post_history(SUBMISSIONS, url, "s3cret", progress=False)
+    assert [body["build"]["id"] for _, _, body in fake.posts] == ["b0", "b0", "b1", "b2"]
+    assert {path for path, _, _ in fake.posts} == {"/api/v1/submissions"}
+    assert {auth for _, auth, _ in fake.posts} == {"Bearer s3cret"}
+    assert (summary.accepted, summary.rejected, summary.retries) == (3, 0, 1)
+    assert summary.submission_ids == ("s2", "s3", "s4")
+    assert summary.errors == ()
+
+
+def test_an_invalid_submission_is_counted_not_retried():
+    problem = {"error": "invalid", "details": [{"path": "measurements[0].value", "message": "x"}]}
+    fake = FakeHarness(post_answers=[(422, {"Retry-After": "0"}, problem)])
+    with serving(fake) as url:
+        summary = post_history(SUBMISSIONS, url, "s3cret", progress=False)
+    assert len(fake.posts) == 3
+    assert (summary.accepted, summary.rejected, summary.retries) == (2, 1, 0)
+    assert len(summary.submission_ids) == 2
+    [error] = summary.errors
+    assert (error.index, error.build_id, error.status) == (0, "b0", 422)
+    assert json.loads(error.body)["details"][0]["path"] == "measurements[0].value"
+
+
+def test_a_harness_that_stays_unavailable_stops_the_posting():
+    fake = FakeHarness(post_answers=[(503, {"Retry-After": "0"}, {})] * 3)
+    with serving(fake) as url, pytest.raises(DeliveryError, match="HTTP 503") as raised:
+        post_history(SUBMISSIONS, url, "s3cret", progress=False, retries=2)
+    assert len(fake.posts) == 3
+    assert raised.value.summary.accepted == 0
+
+
+def test_connection_errors_are_retried_with_backoff():
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DeliveryError, match="ConnectionError") as raised:
+        post_history(
+            SUBMISSIONS, f"http://127.0.0.1:{port}", "t", progress=False, retries=2, backoff=0.01
+        )
+    assert raised.value.summary.retries == 2
+
+
+def test_waiting_polls_until_every_submission_is_done_or_failed():
+    fake = FakeHarness(states={"a": ["queued", "queued", "done"], "b": ["failed"]})
+    with serving(fake) as url:
+        states = wait_until_processed(url, ["a", "b"], timeout=10, interval=0.01)
+    assert states == {"a": "done", "b": "failed"}
+    assert fake.gets.count("/api/v1/submissions/a") == 3
+
+
+def test_waiting_gives_up_after_the_timeout():
+    fake = FakeHarness(states={"a": ["queued"]})
+    with serving(fake) as url, pytest.raises(TimeoutError, match="1 of 1"):
+        wait_until_processed(url, ["a"], timeout=0.2, interval=0.02)

@@ -1,0 +1,62 @@
+"""The Celery side of the harness: the app factory and thin tasks over harness/."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from celery import Celery
+
+from harness.catalog import Catalog, load_catalog
+from harness.registry import Registry
+from harness.settings import Settings
+from harness.store import InfluxStore
+
+PROCESS_SUBMISSION = "workers.tasks.process_submission"
+
+
+class WorkerContext:
+    """What tasks need, built on first use in each worker process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The catalog, loaded once per process."""
+        return load_catalog(self.settings.metrics_dir)
+
+    @cached_property
+    def store(self) -> InfluxStore:
+        """The InfluxDB store."""
+        s = self.settings
+        return InfluxStore(s.influxdb_url, s.influxdb_database, s.influxdb_username,
+                           s.influxdb_password)
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The Redis registry."""
+        return Registry(self.settings.broker_url)
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app for these settings, with the harness's delivery guarantees."""
+    app = Celery("harness", broker=settings.broker_url, include=["workers.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        broker_transport_options={
+            "visibility_timeout": 3600,
+            "socket_connect_timeout": 3,
+            "socket_timeout": 5,
+        },
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+    )
+    app.harness = WorkerContext(settings)
+    return app
