@@ -209,6 +209,8 @@ def load_catalog(directory: Path) -> Catalog:
     metric_docs = _load_metric_docs(directory, problems)
     spec_docs = _load_spec_docs(directory, problems)
     metrics = _build_metrics(metric_docs, spec_docs, settings, problems)
+    if not metric_docs and not problems:
+        problems.append(Problem(str(directory), "holds no metric files (<package>.yaml)"))
     if problems:
         raise CatalogError(problems)
     return Catalog(

@@ -51,6 +51,12 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+def _ping(url: str) -> bool:
+    """Tell whether the Redis at url answers PING."""
+    with redis.Redis.from_url(url) as client:
+        return bool(client.ping())
+
+
 def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     """Poll predicate until it holds or timeout seconds pass."""
     deadline = time.monotonic() + timeout
@@ -86,36 +92,31 @@ def test_free_port_is_bindable() -> None:
 def test_redis_ping_and_aof_survives_restart(tmp_path: Path) -> None:
     with RedisServer(tmp_path / "redis") as server:
         url, first_pid = server.url, server.pid
-        assert url == f"redis://127.0.0.1:{server.port}/0"
-        client = redis.Redis.from_url(url)
-        assert client.ping()
-        client.set("kept", "across-restart")
-        client.close()
+        assert url == f"redis://127.0.0.1:{server.port}/0" and _ping(url)
+        with redis.Redis.from_url(url) as client:
+            client.set("kept", "across-restart")
         server.restart()
         assert server.url == url and server.pid != first_pid
-        client = redis.Redis.from_url(url)
-        assert client.get("kept") == b"across-restart"
-        client.close()
+        with redis.Redis.from_url(url) as client:
+            assert client.get("kept") == b"across-restart"
     assert (tmp_path / "redis" / "redis.log").stat().st_size > 0
     assert first_pid is not None and _gone(first_pid)
 
 
 def test_stop_reaps_the_pid_and_kill_then_restart(tmp_path: Path) -> None:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    pid = server.pid
-    assert pid is not None and server.running
-    server.stop()
-    assert server.pid is None and _gone(pid)
-    server.stop()
-    server.start()
-    killed = server.pid
-    assert killed is not None
-    server.kill()
-    assert _gone(killed)
-    server.restart()
-    assert redis.Redis.from_url(server.url).ping()
-    server.stop()
+    with RedisServer(tmp_path / "redis") as server:
+        pid = server.pid
+        assert pid is not None and server.running
+        server.stop()
+        assert server.pid is None and not server.running and _gone(pid)
+        server.stop()
+        server.start()
+        killed = server.pid
+        assert killed is not None
+        server.kill()
+        assert server.pid is None and _gone(killed)
+        server.restart()
+        assert _ping(server.url)
 
 
 def test_redis_moves_off_an_occupied_port(tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_redis_moves_off_an_occupied_port(tmp_path: Path) -> None:
         server.port = blocker.getsockname()[1]
         with server:
             assert server.port != blocker.getsockname()[1]
-            assert redis.Redis.from_url(server.url).ping()
+            assert _ping(server.url)
 
 
 def test_influx_point_survives_restart(tmp_path: Path) -> None:
@@ -178,8 +179,8 @@ def test_celery_worker_runs_a_task_sent_through_redis(tmp_path: Path) -> None:
             assert pid is not None
             assert "ready." in worker.log_path.read_text()
             assert len(_group_members(pid)) >= 3
-            sender = Celery("sender", broker=broker.url)
-            sender.send_task("tmpapp.touch", args=[str(marker)])
+            with Celery("sender", broker=broker.url) as sender:
+                sender.send_task("tmpapp.touch", args=[str(marker)])
             assert _wait_for(marker.exists, 20), worker.log_tail()
             assert marker.read_text() == "done"
         assert _gone(pid) and _group_members(pid) == []
@@ -235,11 +236,11 @@ def test_stop_escalates_to_sigkill_for_the_whole_group(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(servers, "STOP_TIMEOUT", 1.0)
     script = _Script(tmp_path / "group.log", "trap '' TERM; sleep 60 & sleep 60 & wait", ready=True)
-    script.start()
-    pid = script.pid
-    assert pid is not None
-    assert _wait_for(lambda: len(_group_members(pid)) == 3, 5)
-    began = time.monotonic()
-    script.stop()
-    assert 0.9 < time.monotonic() - began < 5
+    with script:
+        pid = script.pid
+        assert pid is not None
+        assert _wait_for(lambda: len(_group_members(pid)) == 3, 5)
+        began = time.monotonic()
+        script.stop()
+        assert 0.9 < time.monotonic() - began < 5
     assert _gone(pid) and _wait_for(lambda: _group_members(pid) == [], 5)

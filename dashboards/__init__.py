@@ -1,0 +1,1 @@
+"""Dashboard pages (Bokeh); built in a later step."""

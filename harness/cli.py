@@ -1,0 +1,107 @@
+"""The `harness` command: catalog check, settings check, demo history."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the harness command line; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    catalog = commands.add_parser("catalog", help="work with a metrics catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    check = catalog_commands.add_parser("check", help="validate a metrics folder")
+    check.add_argument("directory", nargs="?", type=Path,
+                       help="the folder (default: HARNESS_METRICS_DIR or metrics/)")
+    check.set_defaults(run=_catalog_check)
+
+    settings = commands.add_parser("settings", help="validate the HARNESS_* environment")
+    settings.set_defaults(run=_settings_check)
+
+    demo = commands.add_parser("demo", help="post a realistic demo history to a harness")
+    demo.add_argument("--url", default=os.environ.get("HARNESS_PUBLIC_URL",
+                                                      "http://127.0.0.1:5000"))
+    demo.add_argument("--token", default=os.environ.get("HARNESS_TOKEN"),
+                      help="an ingest token secret (default: $HARNESS_TOKEN)")
+    demo.add_argument("--nights", type=int, default=120)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--end", type=_utc_time, default=None,
+                      help="when the history ends (ISO 8601; default: now); "
+                           "the same --end re-posts the same builds")
+    demo.add_argument("--no-wait", action="store_true",
+                      help="do not wait until the worker has judged everything")
+    demo.set_defaults(run=_demo)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+def _catalog_check(args: argparse.Namespace) -> int:
+    from harness.catalog import load_catalog
+    from harness.errors import CatalogError
+    from harness.settings import Settings
+
+    directory = args.directory or Settings.from_env().metrics_dir
+    try:
+        catalog = load_catalog(directory)
+    except CatalogError as error:
+        for problem in error.problems:
+            print(f"{directory}/{problem.path}: {problem.message}", file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    specs = sum(len(metric.specs) for metric in catalog.metrics.values())
+    print(f"{directory}: {len(catalog.metrics)} metrics, {specs} specs, "
+          f"{len(catalog.dimensions)} dimensions, {len(catalog.requirements)} requirements: OK")
+    return 0
+
+
+def _settings_check(args: argparse.Namespace) -> int:
+    from harness.errors import SettingsError
+    from harness.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"harness: {error}", file=sys.stderr)
+        return 2
+    print(settings)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from harness.demo import demo_events, generate_history, post_history, wait_until_processed
+
+    if not args.token:
+        print("harness demo: an ingest token is needed (--token or HARNESS_TOKEN)",
+              file=sys.stderr)
+        return 2
+    history = generate_history(nights=args.nights, seed=args.seed, end=args.end)
+    events = demo_events(nights=args.nights, end=args.end)
+    print(f"posting {len(history)} submissions to {args.url}", file=sys.stderr)
+    summary = post_history(history, args.url, args.token)
+    if summary.rejected:
+        for error in summary.errors:
+            print(f"rejected: {error}", file=sys.stderr)
+        return 1
+    if not args.no_wait:
+        wait_until_processed(args.url, summary.submission_ids, timeout=900)
+    print(f"demo history loaded: {summary.accepted} submissions; "
+          f"regression injected at build {events.regression_build_id}, "
+          f"night {events.missing_night} missing", file=sys.stderr)
+    return 0
+
+
+def _utc_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
