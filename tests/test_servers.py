@@ -181,8 +181,8 @@ def test_celery_worker_runs_a_task_sent_through_redis(tmp_path: Path) -> None:
             assert len(_group_members(pid)) >= 3
             with Celery("sender", broker=broker.url) as sender:
                 sender.send_task("tmpapp.touch", args=[str(marker)])
-            assert _wait_for(marker.exists, 20), worker.log_tail()
-            assert marker.read_text() == "done"
+            done = _wait_for(lambda: marker.is_file() and marker.read_text() == "done", 20)
+            assert done, worker.log_tail()
         assert _gone(pid) and _group_members(pid) == []
 
 

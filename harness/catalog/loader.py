@@ -1,127 +1,28 @@
-"""The metric catalog: metrics/ YAML → Catalog of metrics, specs, dimensions, requirements."""
+"""Loading a catalog folder: YAML documents, spec inheritance, validation naming file and key."""
 
 from __future__ import annotations
 
-import operator as op
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness.catalog.model import (
+    LEVELS,
+    METRIC_NAME,
+    Catalog,
+    Dimension,
+    Metric,
+    Requirement,
+    Spec,
+)
 from harness.errors import CatalogError, Problem
 from harness.units import UnitProblem, converter, parse_unit
 
-LEVELS = ("stretch", "design", "minimum")
-OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne,
-}
-METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
-SHORT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SETTINGS_FILE = "_catalog.yaml"
-
-
-@dataclass(frozen=True)
-class Spec:
-    """A threshold at one level (stretch / design / minimum), in the metric's unit."""
-
-    name: str
-    metric: str
-    level: str
-    operator: str
-    threshold: float
-    query: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    tags: tuple[str, ...] = ()
-
-    def is_met_by(self, value: float) -> bool:
-        """Whether value (in the metric's unit) meets this spec."""
-        return OPERATORS[self.operator](value, self.threshold)
-
-    def applies_to(self, dimensions: Mapping[str, str]) -> bool:
-        """Whether every metadata condition matches these dimensions."""
-        return all(dimensions.get(key) in allowed for key, allowed in self.query.items())
-
-    def to_json(self) -> dict[str, Any]:
-        """The spec as the API shows it."""
-        return {
-            "name": self.name, "level": self.level, "operator": self.operator,
-            "threshold": self.threshold,
-            "metadata_query": {k: sorted(v) for k, v in self.query.items()},
-            "tags": list(self.tags),
-        }
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric: its unit, better-direction, dimensions, requirements and specs."""
-
-    name: str
-    unit: str
-    better: Literal["lower", "higher"]
-    description: str = ""
-    dimensions: tuple[str, ...] = ()
-    requirements: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    reference: Mapping[str, Any] = field(default_factory=dict)
-    specs: tuple[Spec, ...] = ()
-    source: Literal["catalog", "inline"] = "catalog"
-
-    @property
-    def package(self) -> str:
-        """The package part of the name."""
-        return self.name.rsplit(".", 1)[0]
-
-    def to_json(self) -> dict[str, Any]:
-        """The metric as the API shows it."""
-        return {
-            "name": self.name, "unit": self.unit, "better": self.better,
-            "description": self.description, "dimensions": list(self.dimensions),
-            "requirements": list(self.requirements), "tags": list(self.tags),
-            "reference": dict(self.reference), "source": self.source,
-            "specs": [spec.to_json() for spec in self.specs],
-        }
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """A metadata key that identifies a series, with its Job JSON aliases."""
-
-    name: str
-    description: str = ""
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """A requirement that metrics verify."""
-
-    id: str
-    title: str = ""
-    document: str = ""
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Every known metric, with the catalog's dimensions and requirements."""
-
-    metrics: Mapping[str, Metric]
-    dimensions: Mapping[str, Dimension] = field(default_factory=dict)
-    requirements: Mapping[str, Requirement] = field(default_factory=dict)
-    default_branch: str = "main"
-
-    def get(self, name: str) -> Metric | None:
-        """The metric of that name, or None."""
-        return self.metrics.get(name)
-
-    def with_metrics(self, extra: Iterable[Metric]) -> Catalog:
-        """This catalog plus metrics registered inline (the catalog's own win)."""
-        merged = {metric.name: metric for metric in extra}
-        merged.update(self.metrics)
-        return replace(self, metrics=merged)
-
 
 # --- YAML documents, validated with pydantic ---------------------------------------------
 
@@ -304,7 +205,7 @@ def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[_RawSpec]:
                 named.append(raw)
             else:
                 problems.append(Problem(where, "needs `name` (a spec) or `id` (a partial)"))
-    by_name = {_qualified_spec_name(raw): raw for raw in named if "metric" in raw.body}
+    by_name = _index_by_name(named, partials)
     return [
         _RawSpec(raw.where, raw.package, merged)
         for raw in named
@@ -312,10 +213,45 @@ def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[_RawSpec]:
     ]
 
 
-def _qualified_spec_name(raw: _RawSpec) -> str:
-    metric = str(raw.body["metric"])
-    metric = metric if "." in metric else f"{raw.package}.{metric}"
-    return f"{metric}.{raw.body['name']}"
+def _index_by_name(
+    named: list[_RawSpec], partials: Mapping[tuple[str, str], _RawSpec]
+) -> dict[str, _RawSpec]:
+    """Qualified spec name → document; a spec's metric may come from its bases."""
+    index: dict[str, _RawSpec] = {}
+    pending = list(named)
+    while pending:
+        unresolved = []
+        for raw in pending:
+            metric = _metric_of(raw, partials, index, depth=0)
+            if metric is None:
+                unresolved.append(raw)
+            else:
+                qualified = metric if "." in metric else f"{raw.package}.{metric}"
+                index[f"{qualified}.{raw.body['name']}"] = raw
+        if len(unresolved) == len(pending):
+            break
+        pending = unresolved
+    return index
+
+
+def _metric_of(
+    raw: _RawSpec, partials: Mapping[tuple[str, str], _RawSpec],
+    index: Mapping[str, _RawSpec], depth: int,
+) -> str | None:
+    if "metric" in raw.body:
+        return str(raw.body["metric"])
+    bases = raw.body.get("base", [])
+    for reference in reversed([bases] if isinstance(bases, str) else list(bases)):
+        reference = str(reference)
+        if reference.startswith("#"):
+            base = partials.get((raw.package, reference[1:]))
+        else:
+            base = index.get(reference) or index.get(f"{raw.package}.{reference}")
+        if base is not None and depth < 20:
+            found = _metric_of(base, partials, index, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _resolve(
@@ -350,6 +286,10 @@ def _resolve(
             return None
         merged = _merge(merged, resolved)
     own = {key: value for key, value in raw.body.items() if key not in ("base", "id")}
+    own_tags = own.get("tags")
+    if isinstance(own_tags, list) and set(own_tags) & set(LEVELS) and "tags" in merged:
+        # a spec's own level replaces the one it inherits instead of adding a second
+        merged["tags"] = [tag for tag in merged["tags"] if tag not in LEVELS]
     return _merge(merged, own)
 
 
@@ -416,7 +356,10 @@ def _build_spec(
         return None
     metric_name = doc.metric if "." in doc.metric else f"{raw.package}.{doc.metric}"
     if metric_name not in metric_docs:
-        problems.append(Problem(f"{raw.where}.metric", f"{doc.metric!r} is not a known metric"))
+        package, short = metric_name.rsplit(".", 1)
+        already_reported = any(p.path.startswith(f"{package}.yaml.{short}") for p in problems)
+        if not already_reported:
+            problems.append(Problem(f"{raw.where}.metric", f"{doc.metric!r} is not a known metric"))
         return None
     levels = [tag for tag in doc.tags if tag in LEVELS]
     if len(levels) != 1:

@@ -1,0 +1,114 @@
+"""The catalog's data: metrics, specs, dimensions, requirements."""
+
+from __future__ import annotations
+
+import operator as op
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+LEVELS = ("stretch", "design", "minimum")
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne,
+}
+METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A threshold at one level (stretch / design / minimum), in the metric's unit."""
+
+    name: str
+    metric: str
+    level: str
+    operator: str
+    threshold: float
+    query: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+    def is_met_by(self, value: float) -> bool:
+        """Whether value (in the metric's unit) meets this spec."""
+        return OPERATORS[self.operator](value, self.threshold)
+
+    def applies_to(self, dimensions: Mapping[str, str]) -> bool:
+        """Whether every metadata condition matches these dimensions."""
+        return all(dimensions.get(key) in allowed for key, allowed in self.query.items())
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as the API shows it."""
+        return {
+            "name": self.name, "level": self.level, "operator": self.operator,
+            "threshold": self.threshold,
+            "metadata_query": {k: sorted(v) for k, v in self.query.items()},
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: its unit, better-direction, dimensions, requirements and specs."""
+
+    name: str
+    unit: str
+    better: Literal["lower", "higher"]
+    description: str = ""
+    dimensions: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    reference: Mapping[str, Any] = field(default_factory=dict)
+    specs: tuple[Spec, ...] = ()
+    source: Literal["catalog", "inline"] = "catalog"
+
+    @property
+    def package(self) -> str:
+        """The package part of the name."""
+        return self.name.rsplit(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The metric as the API shows it."""
+        return {
+            "name": self.name, "unit": self.unit, "better": self.better,
+            "description": self.description, "dimensions": list(self.dimensions),
+            "requirements": list(self.requirements), "tags": list(self.tags),
+            "reference": dict(self.reference), "source": self.source,
+            "specs": [spec.to_json() for spec in self.specs],
+        }
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A metadata key that identifies a series, with its Job JSON aliases."""
+
+    name: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A requirement that metrics verify."""
+
+    id: str
+    title: str = ""
+    document: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every known metric, with the catalog's dimensions and requirements."""
+
+    metrics: Mapping[str, Metric]
+    dimensions: Mapping[str, Dimension] = field(default_factory=dict)
+    requirements: Mapping[str, Requirement] = field(default_factory=dict)
+    default_branch: str = "main"
+
+    def get(self, name: str) -> Metric | None:
+        """The metric of that name, or None."""
+        return self.metrics.get(name)
+
+    def with_metrics(self, extra: Iterable[Metric]) -> Catalog:
+        """This catalog plus metrics registered inline (the catalog's own win)."""
+        merged = {metric.name: metric for metric in extra}
+        merged.update(self.metrics)
+        return replace(self, metrics=merged)
