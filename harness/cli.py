@@ -76,7 +76,8 @@ def _settings_check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from harness.demo import demo_events, generate_history, post_history, wait_until_processed
+    from harness.client import post_submissions, wait_until_processed
+    from harness.demo import demo_events, generate_history
 
     if not args.token:
         print("harness demo: an ingest token is needed (--token or HARNESS_TOKEN)",
@@ -85,7 +86,7 @@ def _demo(args: argparse.Namespace) -> int:
     history = generate_history(nights=args.nights, seed=args.seed, end=args.end)
     events = demo_events(nights=args.nights, end=args.end)
     print(f"posting {len(history)} submissions to {args.url}", file=sys.stderr)
-    summary = post_history(history, args.url, args.token)
+    summary = post_submissions(history, args.url, args.token)
     if summary.rejected:
         for error in summary.errors:
             print(f"rejected: {error}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -174,10 +174,35 @@ class InfluxStore:
                 return {**row, **series.tags}
         return None
 
+    def build_results(self, record: Mapping[str, Any]) -> list[Series]:
+        """Every result point of a stored build (found by its time and branch)."""
+        return self.query(
+            f"SELECT * FROM {RESULTS} WHERE branch = $branch AND time = $time "
+            "AND build_id = $id GROUP BY *",
+            {"branch": record["branch"], "time": _rfc3339(record["time"]),
+             "id": record["build_id"]},
+        )
+
+    def previous_build(self, record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The build before this one on the same branch, or None."""
+        found = self.query(
+            f"SELECT * FROM {BUILDS} WHERE branch = $branch AND time < $time "
+            "GROUP BY * ORDER BY time DESC LIMIT 1",
+            {"branch": record["branch"], "time": _rfc3339(record["time"])},
+        )
+        rows = [{**row, **series.tags} for series in found for row in series.rows]
+        return max(rows, key=lambda row: row["time"]) if rows else None
+
     def count(self, measurement: str = RESULTS) -> int:
         """How many points a measurement holds (0 if none), counted by a field all have."""
         found = self.query(f"SELECT count(submission) FROM {identifier(measurement)}")
         return sum(int(row["count"]) for series in found for row in series.rows)
+
+
+def _rfc3339(epoch_ns: int) -> str:
+    seconds, nanos = divmod(int(epoch_ns), 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{moment}.{nanos:09d}Z"
 
 
 def build_point(submission: Submission, time: int) -> Point:

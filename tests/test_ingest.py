@@ -267,3 +267,27 @@ def test_healthz_is_503_when_the_store_is_down(settings: Settings, system: Influ
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["components"]["store"]["ok"] is False
+
+
+def test_build_view_shows_results_and_package_changes(client: Any, system: InfluxStore) -> None:
+    first = submission(id="100", time="2026-11-19T03:00:00Z", pull_request=None)
+    second = submission(id="101", time="2026-11-20T03:00:00Z", pull_request=None, packages=[
+        {"name": "pipe_tasks", "commit": "88cd1f3", "url": "https://github.com/lsst/pipe_tasks"},
+        {"name": "jointcal", "commit": "1a2b3c4"}])
+    for body in (first, second):
+        wait_done(client, post(client, body).json["status_url"])
+
+    response = client.get("/api/v1/builds/github-actions/101")
+
+    assert response.status_code == 200
+    assert response.json["build"]["time"] == "2026-11-20T03:00:00Z"
+    assert response.json["previous"]["id"] == "100"
+    assert [(r["metric"], r["verdict"]) for r in response.json["results"]] == [
+        ("pipe_tasks.runtime", "none"), ("validate_drp.AM1", "design"),
+        ("validate_drp.PA1", "design")]
+    assert response.json["changes"] == [
+        {"package": "jointcal", "from": None, "to": "1a2b3c4", "url": None, "kind": "added"},
+        {"package": "pipe_tasks", "from": "77ab0e2", "to": "88cd1f3",
+         "url": "https://github.com/lsst/pipe_tasks", "kind": "changed",
+         "compare_url": "https://github.com/lsst/pipe_tasks/compare/77ab0e2...88cd1f3"}]
+    assert client.get("/api/v1/builds/github-actions/nope").status_code == 404

@@ -206,6 +206,9 @@ def test_gunicorn_serves_a_flask_app(tmp_path: Path) -> None:
         assert pid is not None
         answer = requests.get(f"{server.url}/healthz", timeout=5)
         assert (answer.status_code, answer.text) == (200, "hello")
+        deadline = time.monotonic() + 10  # the arbiter forks its workers one by one
+        while len(_group_members(pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(_group_members(pid)) == 3
     assert _gone(pid) and _group_members(pid) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from harness.api import errors, health, metrics, submissions
+from harness.api import builds, errors, health, metrics, submissions
 
 
 def register_api(app: Flask) -> None:
@@ -12,6 +12,7 @@ def register_api(app: Flask) -> None:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     api.register_blueprint(submissions.bp)
     api.register_blueprint(metrics.bp)
+    api.register_blueprint(builds.bp)
     app.register_blueprint(api)
     app.register_blueprint(health.bp)
     errors.register(app)

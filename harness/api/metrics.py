@@ -83,13 +83,19 @@ def _series_json(item: Series, declared: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def point_time(epoch_ns: int) -> str:
+    """An InfluxDB time (ns since the epoch) as RFC 3339, to the microsecond."""
+    moment = datetime.fromtimestamp(epoch_ns // 1000 / 1e6, UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _point_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    time = datetime.fromtimestamp(row["time"] / 1e9, UTC).isoformat().replace("+00:00", "Z")
     point: dict[str, Any] = {
-        "time": time, "value": row.get("value"), "verdict": row.get("verdict"),
+        "time": point_time(row["time"]), "value": row.get("value"), "verdict": row.get("verdict"),
         "spec": row.get("spec") or None,
         "build": {"ci": row.get("ci"), "id": row.get("build_id"), "url": row.get("build_url"),
-                  "commit": row.get("commit")},
+                  "commit": row.get("commit"),
+                  "link": f"/api/v1/builds/{row.get('ci')}/{row.get('build_id')}"},
         "submission": row.get("submission"),
     }
     if row.get("pr_number") is not None:
