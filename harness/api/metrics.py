@@ -14,8 +14,6 @@ from harness.errors import InvalidInput, NotFound, Problem
 from harness.store import Series
 
 bp = Blueprint("metrics", __name__)
-RESERVED_COLUMNS = {"time", "value", "unit", "verdict", "spec", "ci", "build_id", "submission",
-                    "build_url", "commit", "pr_number", "pr_url", "pr_base", "metric", "branch"}
 
 
 @bp.get("/metrics")
