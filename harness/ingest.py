@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.blobs import BlobStore
 from harness.catalog import Catalog
 from harness.model import Result, Submission
 from harness.registry import Registry
@@ -10,9 +11,12 @@ from harness.verify import judge
 
 
 def judge_and_store(
-    submission: Submission, catalog: Catalog, store: InfluxStore, registry: Registry
+    submission: Submission, catalog: Catalog, store: InfluxStore, registry: Registry,
+    blobs: BlobStore,
 ) -> list[Result]:
-    """Judge a submission, write its points in one batch, and mark it done."""
+    """Keep its blobs, judge a submission, write its points in one batch, mark it done."""
+    for blob in submission.blobs.values():
+        blobs.put(blob)
     results = [judge(measurement, catalog) for measurement in submission.measurements]
     store.write_submission(submission, results)
     registry.mark_done(submission, results)

@@ -84,13 +84,13 @@ class Measurement:
     value: float | None
     unit: str
     dimensions: Mapping[str, str] = field(default_factory=dict)
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    blobs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The measurement as JSON-able data."""
         return {
             "metric": self.metric, "value": self.value, "unit": self.unit,
-            "dimensions": dict(self.dimensions), "extras": dict(self.extras),
+            "dimensions": dict(self.dimensions), "blobs": list(self.blobs),
         }
 
     @classmethod
@@ -98,7 +98,7 @@ class Measurement:
         """The inverse of to_json."""
         return cls(
             metric=data["metric"], value=data["value"], unit=data["unit"],
-            dimensions=dict(data.get("dimensions", {})), extras=dict(data.get("extras", {})),
+            dimensions=dict(data.get("dimensions", {})), blobs=tuple(data.get("blobs", ())),
         )
 
 
@@ -110,6 +110,7 @@ class Submission:
     build: Build
     measurements: tuple[Measurement, ...]
     received: datetime
+    blobs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def time(self) -> datetime:
@@ -122,6 +123,7 @@ class Submission:
             "id": self.id, "build": self.build.to_json(),
             "measurements": [m.to_json() for m in self.measurements],
             "received": self.received.isoformat(),
+            "blobs": {key: dict(blob) for key, blob in self.blobs.items()},
         }
 
     @classmethod
@@ -131,6 +133,7 @@ class Submission:
             id=data["id"], build=Build.from_json(data["build"]),
             measurements=tuple(Measurement.from_json(m) for m in data["measurements"]),
             received=datetime.fromisoformat(data["received"]),
+            blobs=dict(data.get("blobs", {})),
         )
 
 
@@ -148,6 +151,7 @@ class Result:
         return {
             "metric": m.metric, "dimensions": dict(m.dimensions), "value": m.value,
             "unit": m.unit, "verdict": self.verdict, "spec": self.spec, "excursion": None,
+            "blobs": list(m.blobs),
         }
 
 

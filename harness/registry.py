@@ -58,11 +58,19 @@ class Registry:
     def _status_key(self, submission_id: str) -> str:
         return f"{PREFIX}submission:{submission_id}"
 
-    def mark_queued(self, submission: Submission) -> None:
-        """Record a submission as queued."""
+    def mark_queued(self, submission: Submission, digest: str | None = None) -> None:
+        """Record a submission as queued, findable by the digest of its document."""
         self._put(submission.id, {"state": "queued", "build": submission.build.to_json(),
                                   "time": submission.time.isoformat(), "results": [],
                                   "alerts": []})
+        if digest is not None:
+            key = f"{PREFIX}digest:{digest}"
+            self._call("lpush", key, submission.id)
+            self._call("expire", key, STATUS_TTL_S)
+
+    def submissions_of(self, digest: str) -> list[str]:
+        """The submissions made of the document with this digest, newest first."""
+        return list(self._call("lrange", f"{PREFIX}digest:{digest}", 0, 20))
 
     def mark_done(self, submission: Submission, results: Sequence[Result]) -> None:
         """Record a submission as judged and stored."""

@@ -228,6 +228,8 @@ def result_point(submission: Submission, result: Result, time: int) -> Point:
         point = point.tag(key, value)
     if measurement.value is not None:
         point = point.field("value", float(measurement.value))
+    if measurement.blobs:
+        point = point.field("blobs", ",".join(measurement.blobs))
     point = (
         point.field("unit", measurement.unit).field("verdict", result.verdict)
         .field("spec", result.spec or "").field("ci", build.ci).field("build_id", build.id)

@@ -15,7 +15,7 @@ import redis
 from harness import create_app
 from harness.settings import Settings
 from harness.store import InfluxStore
-from tests.servers import CeleryWorker, InfluxServer, RedisServer
+from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 
 INGEST_SECRET = "ingest-secret-0123456789"
 TRIAGE_SECRET = "triage-secret-0123456789"
@@ -74,6 +74,14 @@ def worker(harness_env: dict[str, str], servers_dir: Path) -> Iterator[CeleryWor
     process = CeleryWorker(harness_env, servers_dir / "worker", concurrency=2).start()
     yield process
     process.stop()
+
+
+@pytest.fixture(scope="session")
+def web(harness_env: dict[str, str], servers_dir: Path, worker: CeleryWorker) -> Iterator[str]:
+    """The real web process (gunicorn) with a worker behind it; yields its base URL."""
+    server = GunicornServer(harness_env, servers_dir / "web", workers=2).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

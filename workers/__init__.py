@@ -6,6 +6,7 @@ from functools import cached_property
 
 from celery import Celery
 
+from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
 from harness.registry import Registry
 from harness.settings import Settings
@@ -31,6 +32,11 @@ class WorkerContext:
         s = self.settings
         return InfluxStore(s.influxdb_url, s.influxdb_database, s.influxdb_username,
                            s.influxdb_password)
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        """The blob files."""
+        return BlobStore(self.settings.blob_dir)
 
     @cached_property
     def registry(self) -> Registry:

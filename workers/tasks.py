@@ -26,7 +26,8 @@ def process_submission(self: Task, payload: dict[str, Any]) -> None:
     context = self.app.harness
     submission = Submission.from_json(payload)
     try:
-        judge_and_store(submission, context.catalog, context.store, context.registry)
+        judge_and_store(submission, context.catalog, context.store, context.registry,
+                        context.blobs)
     except ServiceUnavailable:
         raise
     except Exception as error:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
+from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
 from harness.registry import Registry
 from harness.settings import Settings
@@ -23,6 +24,7 @@ class WebContext:
     registry: Registry
     store: InfluxStore
     celery: Celery
+    blobs: BlobStore
 
     @classmethod
     def create(cls, settings: Settings) -> WebContext:
@@ -34,6 +36,7 @@ class WebContext:
             store=InfluxStore(settings.influxdb_url, settings.influxdb_database,
                               settings.influxdb_username, settings.influxdb_password),
             celery=create_celery(settings),
+            blobs=BlobStore(settings.blob_dir),
         )
 
     def full_catalog(self) -> Catalog:

@@ -12,8 +12,11 @@ from kombu.exceptions import KombuError
 
 from harness.api.auth import require_scope
 from harness.api.context import WebContext, context
-from harness.errors import BrokerUnavailable, MalformedRequest, NotFound, Problem
-from harness.formats.native import parse_submission
+from harness.blobs import BLOB_ID
+from harness.client import document_digest
+from harness.errors import BrokerUnavailable, InvalidInput, MalformedRequest, NotFound, Problem
+from harness.formats.job import parse_job
+from harness.formats.native import ParsedSubmission, parse_submission
 from harness.model import Submission, utcnow
 from workers import PROCESS_SUBMISSION
 
@@ -25,12 +28,46 @@ bp = Blueprint("submissions", __name__)
 def create() -> ResponseReturnValue:
     """Validate a native submission and queue it for judging."""
     ctx = context()
-    parsed = parse_submission(read_json(), ctx.full_catalog(), received=utcnow(),
+    body = read_json()
+    parsed = parse_submission(body, ctx.full_catalog(), received=utcnow(),
                               max_measurements=ctx.settings.max_measurements)
+    return accept(ctx, parsed, body), 202
+
+
+@bp.post("/jobs")
+@require_scope("ingest")
+def create_job() -> ResponseReturnValue:
+    """Validate an lsst.verify Job JSON document and queue it like a submission."""
+    ctx = context()
+    body = read_json()
+    parsed = parse_job(body, ctx.full_catalog(), received=utcnow(),
+                       branch=request.args.get("branch"),
+                       max_measurements=ctx.settings.max_measurements)
+    return accept(ctx, parsed, body), 202
+
+
+def accept(ctx: WebContext, parsed: ParsedSubmission, body: Any) -> dict[str, str]:
+    """Register new inline metrics, queue the submission; the body of the 202 answer."""
     ctx.registry.register(parsed.new_metrics)
-    submission = enqueue(ctx, parsed.submission)
-    return {"submission": submission.id,
-            "status_url": url_for(".show", submission_id=submission.id)}, 202
+    submission = enqueue(ctx, parsed.submission, document_digest(body))
+    status_url = url_for("api.submissions.show", submission_id=submission.id)
+    return {"submission": submission.id, "status_url": status_url}
+
+
+@bp.get("/submissions")
+def find() -> ResponseReturnValue:
+    """Submissions of a document, by the SHA-256 of its canonical JSON (`?digest=`)."""
+    digest = request.args.get("digest", "")
+    if not BLOB_ID.match(digest):
+        raise InvalidInput([Problem("digest", "must be a SHA-256 in hex")], "bad query")
+    registry = context().registry
+    found = []
+    for submission_id in registry.submissions_of(digest):
+        status = registry.status(submission_id)
+        if status is not None:
+            found.append({"submission": submission_id, "state": status["state"],
+                          "status_url": url_for(".show", submission_id=submission_id)})
+    return {"submissions": found}
 
 
 @bp.get("/submissions/<submission_id>")
@@ -62,11 +99,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def enqueue(ctx: WebContext, submission: Submission) -> Submission:
+def enqueue(ctx: WebContext, submission: Submission, digest: str) -> Submission:
     """Record the submission and hand it to the broker; 503 if the broker refuses."""
     first_seen = ctx.registry.first_seen(submission.build.key, submission.received)
     submission = replace(submission, received=first_seen)
-    ctx.registry.mark_queued(submission)
+    ctx.registry.mark_queued(submission, digest)
     try:
         ctx.celery.send_task(PROCESS_SUBMISSION, args=[submission.to_json()],
                              task_id=submission.id, retry=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,11 +10,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
+from harness.blobs import blob_document
 from harness.catalog import METRIC_NAME, Catalog, Metric
 from harness.errors import InvalidInput, MetricConflict, Problem
+from harness.formats.common import in_metric_unit, known_metric, series_dimensions
 from harness.formats.fields import Label, Text, WebUrl, problems_from
 from harness.model import Build, Measurement, Package, PullRequest, Submission
-from harness.units import UnitProblem, converter, parse_unit
+from harness.units import UnitProblem, parse_unit
 
 FiniteNumber = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
@@ -108,8 +109,10 @@ def parse_submission(
         if key not in catalog.dimensions:
             problems.append(Problem(f"dimensions.{key}", _undeclared(key, catalog)))
     measurements = []
+    blobs: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(parsed.measurements):
-        measurement = _measurement(item, f"measurements[{index}]", parsed, catalog, problems)
+        measurement = _measurement(item, f"measurements[{index}]", parsed, catalog, problems,
+                                   blobs)
         if measurement is not None:
             measurements.append(measurement)
     if problems:
@@ -119,6 +122,7 @@ def parse_submission(
         build=_build(parsed.build),
         measurements=tuple(measurements),
         received=received,
+        blobs=blobs,
     )
     return ParsedSubmission(submission, new_metrics)
 
@@ -142,38 +146,32 @@ def _measurement(
     parsed: SubmissionIn,
     catalog: Catalog,
     problems: list[Problem],
+    blobs: dict[str, dict[str, Any]],
 ) -> Measurement | None:
-    metric = catalog.get(item.metric)
+    metric = known_metric(item.metric, path, catalog, problems)
     if metric is None:
-        problems.append(Problem(f"{path}.metric", f"unknown metric {item.metric!r}: not in the "
-                                "catalog and not defined under `metrics`"))
         return None
-    value = item.value
-    if item.unit is not None:
-        try:
-            value = converter(item.unit, metric.unit)(item.value)
-        except UnitProblem as error:
-            problems.append(Problem(f"{path}.unit", f"{error} (the unit of {metric.name})"))
-            return None
-        if not math.isfinite(value):
-            problems.append(Problem(f"{path}.value", "is not finite in the metric's unit"))
-            return None
+    value = in_metric_unit(item.value, item.unit, metric, path, problems)
     for key in item.dimensions:
         if key not in metric.dimensions:
             declared = ", ".join(metric.dimensions) or "none"
             problems.append(Problem(f"{path}.dimensions.{key}",
                                     f"not a dimension of {metric.name} (declared: {declared})"))
-    dimensions = {
-        key: val for key, val in {**parsed.dimensions, **item.dimensions}.items()
-        if key in metric.dimensions
-    }
-    extras = {key: extra.model_dump(exclude_none=True) for key, extra in item.extras.items()}
     for key, extra in item.extras.items():
         try:
             parse_unit(extra.unit)
         except UnitProblem as error:
             problems.append(Problem(f"{path}.extras.{key}.unit", str(error)))
-    return Measurement(metric.name, value, metric.unit, dimensions, extras)
+    if value is None:
+        return None
+    blob_ids: tuple[str, ...] = ()
+    if item.extras:
+        blob = blob_document("extras", {key: extra.model_dump(exclude_none=True)
+                                        for key, extra in item.extras.items()})
+        blobs[blob["id"]] = blob
+        blob_ids = (blob["id"],)
+    dimensions = series_dimensions(metric, parsed.dimensions, item.dimensions)
+    return Measurement(metric.name, value, metric.unit, dimensions, blob_ids)
 
 
 def _inline_metrics(definitions: list[MetricIn], catalog: Catalog) -> tuple[Metric, ...]:

@@ -1,0 +1,173 @@
+"""lsst.verify Job JSON (as `Job.json` writes it) → a validated Submission with its blobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
+
+from harness.blobs import blob_document
+from harness.catalog import Catalog
+from harness.errors import InvalidInput, Problem
+from harness.formats.common import in_metric_unit, known_metric, series_dimensions
+from harness.formats.fields import Label, problems_from
+from harness.formats.native import ParsedSubmission
+from harness.model import Build, Measurement, Package, Submission
+
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Scalar = str | int | float | bool | None
+
+
+class _Model(BaseModel):
+    # lsst.verify versions add keys now and then; unknown keys are ignored, not refused
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class JobMeasurement(_Model):
+    metric: Label
+    identifier: str | None = None
+    value: Number | None
+    unit: str = ""
+    blob_refs: list[str] = []
+
+
+class BlobDatum(_Model):
+    value: Any = None
+    unit: str = ""
+    label: str | None = None
+    description: str | None = None
+
+
+class JobBlob(_Model):
+    identifier: Label
+    name: Label
+    data: dict[str, BlobDatum] = {}
+
+
+class JobPackage(_Model):
+    name: Label | None = None
+    git_sha: Label | None = None
+    git_branch: Label | None = None
+    git_url: str | None = None
+    eups_version: Label | None = None
+
+
+class JobEnv(_Model):
+    env_name: str | None = None
+    ci_id: Label | int
+    ci_name: Label
+    ci_dataset: Label | None = None
+    ci_label: str | None = None
+    ci_url: str | None = None
+    ci_refs: list[str] | str | None = None
+    status: Scalar = None
+    date: datetime | None = None
+
+
+class JobMeta(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    env: JobEnv
+    packages: dict[str, JobPackage] = {}
+
+
+class JobIn(_Model):
+    measurements: list[JobMeasurement] = Field(min_length=1)
+    blobs: list[JobBlob] = []
+    metrics: Any = None
+    specs: Any = None
+    meta: JobMeta
+
+
+def parse_job(
+    body: Any, catalog: Catalog, *, received: datetime, branch: str | None = None,
+    max_measurements: int = 10_000,
+) -> ParsedSubmission:
+    """Validate a Job JSON document against the catalog; raises InvalidInput with paths."""
+    if not isinstance(body, dict):
+        raise InvalidInput([Problem("", "the body must be a JSON object (a Job document)")])
+    if isinstance(body.get("measurements"), list) and len(body["measurements"]) > max_measurements:
+        raise InvalidInput([Problem("measurements", f"at most {max_measurements} measurements")])
+    try:
+        job = JobIn.model_validate(body)
+    except ValidationError as error:
+        raise InvalidInput(problems_from(error)) from None
+    problems: list[Problem] = []
+    meta = dict(job.meta.model_extra or {})
+    found = _job_dimensions(meta, job.meta.env, catalog)
+    blobs_by_ref = {blob.identifier: blob for blob in job.blobs}
+    blobs: dict[str, dict[str, Any]] = {}
+    measurements = []
+    for index, item in enumerate(job.measurements):
+        path = f"measurements[{index}]"
+        metric = known_metric(item.metric, path, catalog, problems)
+        linked = []
+        for position, ref in enumerate(item.blob_refs):
+            blob = blobs_by_ref.get(ref)
+            if blob is None:
+                problems.append(Problem(f"{path}.blob_refs[{position}]",
+                                        f"names no blob of this document ({ref!r})"))
+                continue
+            document = blob_document(blob.name, {k: v.model_dump() for k, v in blob.data.items()},
+                                     blob.identifier)
+            blobs[document["id"]] = document
+            linked.append(document["id"])
+        if metric is None:
+            continue
+        value = None
+        if item.value is not None:
+            value = in_metric_unit(item.value, item.unit, metric, path, problems)
+            if value is None:
+                continue
+        notes = _notes(meta, metric.name)
+        if notes:
+            document = blob_document("notes", notes)
+            blobs[document["id"]] = document
+            linked.append(document["id"])
+        measurements.append(Measurement(metric.name, value, metric.unit,
+                                        series_dimensions(metric, found), tuple(linked)))
+    if problems:
+        raise InvalidInput(problems, "invalid job")
+    return ParsedSubmission(
+        Submission(uuid.uuid4().hex, _build(job, catalog, branch), tuple(measurements),
+                   received, blobs),
+        (),
+    )
+
+
+def _build(job: JobIn, catalog: Catalog, branch: str | None) -> Build:
+    env = job.meta.env
+    refs = env.ci_refs.split() if isinstance(env.ci_refs, str) else (env.ci_refs or [])
+    time = env.date
+    if time is not None and time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    packages = tuple(
+        Package(package.name or name, package.git_sha, package.git_url, package.eups_version)
+        for name, package in sorted(job.meta.packages.items())
+    )
+    return Build(
+        ci=env.ci_name, id=str(env.ci_id), branch=branch or (refs[0] if refs else None)
+        or catalog.default_branch, time=time, url=env.ci_url, packages=packages,
+    )
+
+
+def _job_dimensions(meta: Mapping[str, Any], env: JobEnv, catalog: Catalog) -> dict[str, str]:
+    """Catalog dimensions found in `meta` or `meta.env`, under their name or an alias."""
+    sources = {**env.model_dump(), **meta}
+    found = {}
+    for dimension in catalog.dimensions.values():
+        for key in (dimension.name, *dimension.aliases):
+            value = sources.get(key)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                found[dimension.name] = str(value)
+                break
+    return found
+
+
+def _notes(meta: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:
+    """Per-measurement notes, flattened into meta as `<metric>.<key>`."""
+    prefix = metric + "."
+    return {key.removeprefix(prefix): {"value": value}
+            for key, value in meta.items() if key.startswith(prefix)}
