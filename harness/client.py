@@ -6,6 +6,8 @@ that only post start fast.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -159,6 +161,27 @@ def _json(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def fetch_status(
+    url: str,
+    submission_id: str,
+    *,
+    token: str | None = None,
+    session: requests.Session | None = None,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    """GET one submission's status document; raises requests.RequestException on failure."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http = session if session is not None else requests.Session()
+    try:
+        response = http.get(f"{url.rstrip('/')}/api/v1/submissions/{submission_id}",
+                            headers=headers, timeout=timeout)
+        with response:
+            response.raise_for_status()
+            return _json(response)
+    finally:
+        if session is None:
+            http.close()
+
 
 def wait_until_processed(
     url: str,
@@ -205,3 +228,65 @@ def _state(
     with response:
         state = _json(response).get("state") if response.ok else None
     return state if isinstance(state, str) else None
+
+
+def document_digest(document: Any) -> str:
+    """The SHA-256 (hex) of a document's canonical JSON: how the harness finds it again."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def deliver_document(
+    endpoint: str,
+    document: Mapping[str, Any],
+    token: str,
+    *,
+    session: requests.Session,
+    retries: int = 6,
+    backoff: float = 0.5,
+    timeout: float = 30.0,
+) -> requests.Response:
+    """POST one document with post_submissions' retries: the final answer, or DeliveryError."""
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        response, _ = _deliver(session, endpoint, document, headers, retries, backoff, timeout)
+    except _Undelivered as failure:
+        reason, spent = failure.args
+        raise DeliveryError(f"{endpoint}: {reason}", PostSummary(0, 0, (), (), spent)) from None
+    return response
+
+
+def states_by_digest(
+    url: str,
+    digest: str,
+    token: str | None = None,
+    *,
+    session: requests.Session,
+    retries: int = 6,
+    backoff: float = 0.5,
+    timeout: float = 30.0,
+) -> list[str] | None:
+    """States of the harness's submissions of a document digest; None if it cannot be asked."""
+    endpoint = url.rstrip("/") + "/api/v1/submissions"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reason = ""
+    for attempt in range(retries + 1):
+        wait = backoff * 2**attempt
+        try:
+            response = session.get(endpoint, params={"digest": digest}, headers=headers,
+                                   timeout=timeout)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            reason = f"{type(error).__name__}: {error}"
+        else:
+            with response:
+                if response.status_code != 429 and response.status_code < 500:
+                    found = _json(response).get("submissions") if response.ok else None
+                    if not isinstance(found, list):
+                        return None  # a harness without the digest query
+                    return [str(item.get("state")) for item in found if isinstance(item, dict)]
+                reason = f"HTTP {response.status_code}"
+                wait = _delay(response.headers.get("Retry-After"), wait)
+        if attempt < retries:
+            time.sleep(wait)
+    message = f"{endpoint}?digest={digest}: {reason} after {retries + 1} attempts"
+    raise DeliveryError(message, PostSummary(0, 0, (), (), retries))
