@@ -39,6 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="do not wait until the worker has judged everything")
     demo.set_defaults(run=_demo)
 
+    from harness import backfill, post
+
+    post.add_arguments(commands.add_parser(
+        "post", help="post a build's measurements from CI (native or lsst.verify JSON)"))
+    backfill.add_arguments(commands.add_parser(
+        "backfill", help="import many historical submissions or jobs, resumably"))
+
     args = parser.parse_args(argv)
     return int(args.run(args))
 

@@ -288,5 +288,5 @@ def states_by_digest(
                 wait = _delay(response.headers.get("Retry-After"), wait)
         if attempt < retries:
             time.sleep(wait)
-    message = f"{endpoint}?digest={digest}: {reason} after {retries + 1} attempts"
+    message = f"{endpoint} (digest query): {reason} after {retries + 1} attempts"
     raise DeliveryError(message, PostSummary(0, 0, (), (), retries))

@@ -11,7 +11,7 @@ import requests
 
 import harness.api.squash
 from harness.store import InfluxStore
-from tests.conftest import INGEST_SECRET, TRIAGE_SECRET, bearer, wait_done
+from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer, wait_done
 
 JOB: dict[str, Any] = {
     "measurements": [
@@ -199,3 +199,55 @@ def test_native_extras_become_a_linked_blob(client: Any, system: InfluxStore) ->
     assert blob["data"]["per_ccd_s"] == {"value": [3.1, 2.9, 3.4], "unit": "s"}
     assert client.get("/api/v1/blobs/../../etc/passwd").status_code == 404
     assert client.get("/api/v1/blobs/" + "0" * 64).status_code == 404
+
+
+REGISTERING = {
+    **{key: JOB[key] for key in ("blobs", "meta")},
+    "measurements": [{"metric": "my_pipe.latency", "identifier": "x", "value": 2.0,
+                      "unit": "min", "blob_refs": []}],
+    "metrics": [{"name": "my_pipe.latency", "description": "end-to-end latency", "unit": "s",
+                 "tags": ["latency"], "reference": {"doc": "DMTN-000", "page": 1, "url": ""}}],
+    "specs": [{"name": "my_pipe.latency.design", "type": "threshold",
+               "threshold": {"value": 3.0, "unit": "min", "operator": "<="},
+               "tags": ["design"], "metadata_query": {}}],
+}
+
+
+def test_job_metrics_and_specs_register_with_an_admin_token(
+    client: Any, system: InfluxStore
+) -> None:
+    refused = client.post("/api/v1/jobs", json=REGISTERING, headers=bearer())
+    assert refused.status_code == 422
+    assert "?register=true" in refused.json["details"][0]["message"]
+    not_admin = client.post("/api/v1/jobs?register=true", json=REGISTERING, headers=bearer())
+    assert not_admin.status_code == 403
+
+    response = client.post("/api/v1/jobs?register=true", json=REGISTERING,
+                           headers=bearer(ADMIN_SECRET))
+
+    assert response.status_code == 202, response.json
+    [result] = wait_done(client, response.json["status_url"])["results"]
+    assert (result["value"], result["unit"], result["verdict"]) == (120.0, "s", "design")
+    metric = client.get("/api/v1/metrics/my_pipe.latency").json
+    assert metric["source"] == "inline"
+    assert [(s["level"], s["threshold"]) for s in metric["specs"]] == [("design", 180.0)]
+    later = copy.deepcopy(REGISTERING)
+    later["meta"]["env"]["ci_id"] = "4513"
+    assert client.post("/api/v1/jobs", json=later, headers=bearer()).status_code == 202
+
+
+def test_registered_definitions_are_validated_like_yaml(client: Any, system: InfluxStore) -> None:
+    document = copy.deepcopy(REGISTERING)
+    document["specs"][0]["threshold"]["unit"] = "mag"
+    document["metrics"].append({"name": "validate_drp.PA1", "unit": "mmag"})
+    response = client.post("/api/v1/jobs?register=true", json=document,
+                           headers=bearer(ADMIN_SECRET))
+    assert response.status_code == 409
+    assert response.json["details"][0]["path"] == "metrics[1].name"
+    document["metrics"].pop()
+    response = client.post("/api/v1/jobs?register=true", json=document,
+                           headers=bearer(ADMIN_SECRET))
+    assert response.status_code == 422
+    assert {"path": "specs[0].threshold.unit",
+            "message": "mag does not convert to s"} in response.json["details"]
+    assert system.count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
 
 from celery import Celery
@@ -25,6 +26,12 @@ class WorkerContext:
     def catalog(self) -> Catalog:
         """The catalog, loaded once per process."""
         return load_catalog(self.settings.metrics_dir)
+
+    def catalog_for(self, names: Iterable[str]) -> Catalog:
+        """The catalog, plus the registered metrics when some of these names need them."""
+        if all(name in self.catalog.metrics for name in names):
+            return self.catalog
+        return self.catalog.with_metrics(self.registry.inline_metrics())
 
     @cached_property
     def store(self) -> InfluxStore:

@@ -26,8 +26,8 @@ def process_submission(self: Task, payload: dict[str, Any]) -> None:
     context = self.app.harness
     submission = Submission.from_json(payload)
     try:
-        judge_and_store(submission, context.catalog, context.store, context.registry,
-                        context.blobs)
+        catalog = context.catalog_for(m.metric for m in submission.measurements)
+        judge_and_store(submission, catalog, context.store, context.registry, context.blobs)
     except ServiceUnavailable:
         raise
     except Exception as error:

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, g, request, url_for
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 
@@ -14,7 +14,14 @@ from harness.api.auth import require_scope
 from harness.api.context import WebContext, context
 from harness.blobs import BLOB_ID
 from harness.client import document_digest
-from harness.errors import BrokerUnavailable, InvalidInput, MalformedRequest, NotFound, Problem
+from harness.errors import (
+    BrokerUnavailable,
+    Forbidden,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    Problem,
+)
 from harness.formats.job import parse_job
 from harness.formats.native import ParsedSubmission, parse_submission
 from harness.model import Submission, utcnow
@@ -40,8 +47,11 @@ def create_job() -> ResponseReturnValue:
     """Validate an lsst.verify Job JSON document and queue it like a submission."""
     ctx = context()
     body = read_json()
+    register = request.args.get("register", "").lower() in ("1", "true", "yes")
+    if register and "admin" not in g.token.scopes:
+        raise Forbidden(f"token {g.token.name!r} lacks the 'admin' scope that ?register needs")
     parsed = parse_job(body, ctx.full_catalog(), received=utcnow(),
-                       branch=request.args.get("branch"),
+                       branch=request.args.get("branch"), register=register,
                        max_measurements=ctx.settings.max_measurements)
     return accept(ctx, parsed, body), 202
 

@@ -10,12 +10,13 @@ from harness.errors import Problem
 from harness.units import UnitProblem, converter
 
 
-def known_metric(name: str, path: str, catalog: Catalog, problems: list[Problem]) -> Metric | None:
+def known_metric(name: str, path: str, catalog: Catalog, problems: list[Problem],
+                 hint: str = "") -> Metric | None:
     """The catalog's metric of that name, or None with a problem at `path.metric`."""
     metric = catalog.get(name)
     if metric is None:
-        problems.append(Problem(f"{path}.metric", f"unknown metric {name!r}: not in the "
-                                "catalog and not defined under `metrics`"))
+        problems.append(Problem(f"{path}.metric",
+                                f"unknown metric {name!r}: not in the catalog{hint}"))
     return metric
 
 

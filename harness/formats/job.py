@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from harness.blobs import blob_document
-from harness.catalog import Catalog
-from harness.errors import InvalidInput, Problem
+from harness.catalog import Catalog, Metric
+from harness.catalog.definitions import metrics_from_json
+from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.common import in_metric_unit, known_metric, series_dimensions
 from harness.formats.fields import Label, problems_from
 from harness.formats.native import ParsedSubmission
@@ -19,6 +20,8 @@ from harness.model import Build, Measurement, Package, Submission
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Scalar = str | int | float | bool | None
+UNKNOWN_HINT = (" (to register the document's own `metrics` and `specs`, post with "
+                "?register=true and an admin token)")
 
 
 class _Model(BaseModel):
@@ -83,7 +86,7 @@ class JobIn(_Model):
 
 def parse_job(
     body: Any, catalog: Catalog, *, received: datetime, branch: str | None = None,
-    max_measurements: int = 10_000,
+    max_measurements: int = 10_000, register: bool = False,
 ) -> ParsedSubmission:
     """Validate a Job JSON document against the catalog; raises InvalidInput with paths."""
     if not isinstance(body, dict):
@@ -94,6 +97,8 @@ def parse_job(
         job = JobIn.model_validate(body)
     except ValidationError as error:
         raise InvalidInput(problems_from(error)) from None
+    new_metrics = _registered(job, catalog) if register else ()
+    catalog = catalog.with_metrics(new_metrics)
     problems: list[Problem] = []
     meta = dict(job.meta.model_extra or {})
     found = _job_dimensions(meta, job.meta.env, catalog)
@@ -102,7 +107,7 @@ def parse_job(
     measurements = []
     for index, item in enumerate(job.measurements):
         path = f"measurements[{index}]"
-        metric = known_metric(item.metric, path, catalog, problems)
+        metric = known_metric(item.metric, path, catalog, problems, UNKNOWN_HINT)
         linked = []
         for position, ref in enumerate(item.blob_refs):
             blob = blobs_by_ref.get(ref)
@@ -133,8 +138,21 @@ def parse_job(
     return ParsedSubmission(
         Submission(uuid.uuid4().hex, _build(job, catalog, branch), tuple(measurements),
                    received, blobs),
-        (),
+        new_metrics,
     )
+
+
+def _registered(job: JobIn, catalog: Catalog) -> tuple[Metric, ...]:
+    """The document's own metric definitions that the catalog lacks, with their specs."""
+    metrics = job.metrics if isinstance(job.metrics, list) else []
+    specs = job.specs if isinstance(job.specs, list) else []
+    for index, definition in enumerate(metrics):
+        name = definition.get("name") if isinstance(definition, dict) else None
+        known = catalog.get(str(name))
+        if known is not None and known.source == "catalog":
+            raise MetricConflict(f"metrics[{index}].name",
+                                 f"{name} is defined in the catalog and cannot be redefined")
+    return metrics_from_json(metrics, specs, catalog)
 
 
 def _build(job: JobIn, catalog: Catalog, branch: str | None) -> Build:

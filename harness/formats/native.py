@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from harness.blobs import blob_document
 from harness.catalog import METRIC_NAME, Catalog, Metric
+from harness.catalog.definitions import spec_from_json
 from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.common import in_metric_unit, known_metric, series_dimensions
 from harness.formats.fields import Label, Text, WebUrl, problems_from
@@ -148,7 +149,8 @@ def _measurement(
     problems: list[Problem],
     blobs: dict[str, dict[str, Any]],
 ) -> Measurement | None:
-    metric = known_metric(item.metric, path, catalog, problems)
+    metric = known_metric(item.metric, path, catalog, problems,
+                          " and not defined under `metrics`")
     if metric is None:
         return None
     value = in_metric_unit(item.value, item.unit, metric, path, problems)
@@ -222,13 +224,21 @@ def _undeclared(key: str, catalog: Catalog) -> str:
 
 
 def metric_to_json(metric: Metric) -> dict[str, Any]:
-    """An inline metric as kept by the registry."""
+    """A registered metric as kept by the registry."""
     return {"name": metric.name, "unit": metric.unit, "better": metric.better,
-            "description": metric.description, "dimensions": list(metric.dimensions)}
+            "description": metric.description, "dimensions": list(metric.dimensions),
+            "requirements": list(metric.requirements), "tags": list(metric.tags),
+            "reference": dict(metric.reference),
+            "specs": [spec.to_json() for spec in metric.specs]}
 
 
 def metric_from_json(data: Mapping[str, Any]) -> Metric:
     """The inverse of metric_to_json."""
     return Metric(name=data["name"], unit=data["unit"], better=data["better"],
                   description=data.get("description", ""),
-                  dimensions=tuple(data.get("dimensions", ())), source="inline")
+                  dimensions=tuple(data.get("dimensions", ())),
+                  requirements=tuple(data.get("requirements", ())),
+                  tags=tuple(data.get("tags", ())), reference=dict(data.get("reference", {})),
+                  specs=tuple(spec_from_json(spec, data["name"])
+                              for spec in data.get("specs", ())),
+                  source="inline")

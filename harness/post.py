@@ -1,0 +1,386 @@
+"""`harness post`: the CI client. Posts a build's measurements (native or lsst.verify JSON)
+with the build identity of the CI's environment, optionally waits for the verdicts, prints
+them as Markdown and gates on them. Usage and exit codes: docs/ci.md.
+
+Imported whenever the `harness` parser is built, so only the standard library is imported
+at the top; requests comes in when something is posted (no flask, celery, numpy, astropy)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from harness import ci_env
+
+if TYPE_CHECKING:
+    import requests
+
+OK, GATE_FAILED, USAGE, REJECTED, UNREACHABLE, NOT_PROCESSED = range(6)
+DEFAULT_URL = "http://127.0.0.1:5000"
+SUBMISSIONS_PATH = "/api/v1/submissions"
+JOBS_PATH = "/api/v1/jobs"
+POLL_INTERVAL_S = 0.25
+GATE_VERDICTS = {"design": frozenset({"minimum", "fail"}), "minimum": frozenset({"fail"})}
+JOB_IDENTITY = {"ci_id": "id", "ci_name": "ci", "ci_url": "url"}  # meta.env key → build key
+METRIC_ARGUMENT = re.compile(
+    r"(?P<name>[^=\s]+)=(?P<value>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>\S*)")
+NONE = "\u2013"  # an en dash: no value, no change
+DESCRIPTION = """\
+Post a build's measurements from CI, with the build and PR that the CI's environment
+describes; optionally wait for the verdicts, print them as Markdown and gate on them."""
+
+EPILOG = """\
+exit codes:
+  0  posted (with --wait: processed, and the --fail-on gate passed)
+  1  the --fail-on gate failed
+  2  usage or input error: bad file, bad --metric, no token, no build identity
+  3  rejected by the harness (HTTP 4xx); its problems are printed with their paths
+  4  harness unreachable, or 429/5xx after every retry
+  5  processing failed, or still not done after --timeout
+
+The build comes from GitHub Actions, GitLab CI, Jenkins or Buildkite variables; HARNESS_BUILD_CI,
+_ID, _URL, _BRANCH, _COMMIT, _TIME, _PR_NUMBER, _PR_URL and _PR_BASE override them (docs/ci.md).
+"""
+
+
+class InputError(ValueError):
+    """A file, argument or environment that cannot be posted (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One JSON document to post: where it came from, the endpoint path, the body."""
+
+    source: str
+    path: str
+    body: dict[str, Any]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments and set `run`."""
+    parser.description = DESCRIPTION
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="native submission or lsst.verify Job JSON")
+    parser.add_argument("--metric", action="append", default=[], type=metric_argument,
+                        metavar="NAME=VALUE[UNIT]",
+                        help="a measurement, e.g. pipe_tasks.runtime=812s (repeatable)")
+    parser.add_argument("--dimension", action="append", default=[], type=dimension_argument,
+                        metavar="KEY=VALUE", help="a dimension of the --metric measurements")
+    parser.add_argument("--wait", action="store_true",
+                        help="wait for the verdicts and print them as Markdown")
+    parser.add_argument("--fail-on", choices=("design", "minimum", "regression"),
+                        help="exit 1 when a verdict is below this spec, or on a regression "
+                             "(implies --wait)")
+    parser.add_argument("--url", help="the harness (default: $HARNESS_URL, "
+                                      f"$HARNESS_PUBLIC_URL, {DEFAULT_URL})")
+    parser.add_argument("--token", help="an ingest token secret (default: $HARNESS_TOKEN)")
+    parser.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="how long --wait waits (default: 600)")
+    parser.add_argument("--retries", type=int, default=6,
+                        help="retries of a post on connection errors, 429 and 5xx (default: 6)")
+    parser.add_argument("--backoff", type=float, default=0.5, metavar="SECONDS",
+                        help="first retry delay, doubled each time (default: 0.5)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Post and optionally wait and gate; returns the exit code."""
+    import requests
+
+    env = os.environ
+    url = args.url or env.get("HARNESS_URL") or env.get("HARNESS_PUBLIC_URL") or DEFAULT_URL
+    token = args.token or env.get("HARNESS_TOKEN")
+    try:
+        if not token:
+            raise InputError("an ingest token is needed: --token or $HARNESS_TOKEN")
+        documents = prepare(args.files, args.metric, dict(args.dimension), env)
+    except InputError as error:
+        _say(str(error))
+        return USAGE
+    with requests.Session() as session:
+        code, ids = _post_all(documents, url, token, args, session)
+        if code != OK or not (args.wait or args.fail_on):
+            return code
+        return _wait_and_gate(ids, url, token, args, session)
+
+
+def prepare(files: Sequence[Path], metrics: Sequence[dict[str, Any]],
+            dimensions: Mapping[str, str], env: Mapping[str, str]) -> list[Document]:
+    """The documents to post: each file, then one submission of the --metric measurements."""
+    try:
+        build = ci_env.build_from_env(env)
+    except ci_env.BuildEnvError as error:
+        raise InputError(str(error)) from None
+    documents = [_from_file(path, build, env) for path in files]
+    if metrics:
+        body: dict[str, Any] = {"measurements": list(metrics)}
+        if dimensions:
+            body["dimensions"] = dict(dimensions)
+        documents.append(_native("--metric", body, build, env))
+    if not documents:
+        raise InputError("nothing to post: give FILEs or --metric NAME=VALUE[UNIT]")
+    return documents
+
+
+def metric_argument(text: str) -> dict[str, Any]:
+    """`validate_drp.PA1=4.7mmag` → a native measurement (the unit is optional)."""
+    match = METRIC_ARGUMENT.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME=VALUE[UNIT], e.g. pipe_tasks.runtime=812s")
+    measurement: dict[str, Any] = {"metric": match["name"], "value": float(match["value"])}
+    if match["unit"]:
+        measurement["unit"] = match["unit"]
+    return measurement
+
+
+def dimension_argument(text: str) -> tuple[str, str]:
+    """`filter=r` → ("filter", "r")."""
+    key, equals, value = text.partition("=")
+    if not (key.strip() and equals and value.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. filter=r")
+    return key.strip(), value.strip()
+
+
+def _from_file(path: Path, build: Mapping[str, Any], env: Mapping[str, str]) -> Document:
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read: {error.strerror or error}") from None
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"{path}: not JSON: {error}") from None
+    measurements = body.get("measurements") if isinstance(body, dict) else None
+    items = measurements if isinstance(measurements, list) else []
+    is_dicts = isinstance(measurements, list) and all(isinstance(item, dict) for item in items)
+    if isinstance(body, dict) and "meta" in body and is_dicts and items and all(
+            "identifier" in item for item in items):
+        return _job(str(path), body, build, env)
+    if isinstance(body, dict) and ("build" in body or (
+            is_dicts and items and all("value" in item for item in items))):
+        return _native(str(path), body, build, env)
+    raise InputError(f"{path}: neither a native submission (`build`, `measurements` with "
+                     "`value`s) nor an lsst.verify Job (`meta`, `measurements` with "
+                     "`identifier`s)")
+
+
+def _native(source: str, body: dict[str, Any], build: Mapping[str, Any],
+            env: Mapping[str, str]) -> Document:
+    """A native submission whose build the CI's fills where the file says nothing."""
+    own = body.get("build", {})
+    if not isinstance(own, dict):
+        raise InputError(f"{source}: `build` must be an object")
+    merged = {**build, **own}
+    _require(source, merged, env, ci_env.IDENTITY)
+    return Document(source, SUBMISSIONS_PATH, {**body, "build": merged})
+
+
+def _job(source: str, body: dict[str, Any], build: Mapping[str, Any],
+         env: Mapping[str, str]) -> Document:
+    """A Job as it is, but for identity keys of meta.env that it lacks and the CI knows."""
+    meta = body["meta"]
+    job_env = meta.get("env", {}) if isinstance(meta, dict) else None
+    if not isinstance(job_env, dict):
+        raise InputError(f"{source}: `meta` and `meta.env` must be objects")
+    filled = dict(job_env)
+    for key, build_key in JOB_IDENTITY.items():
+        if filled.get(key) in (None, "") and build.get(build_key):
+            filled[key] = build[build_key]
+    _require(source, {"ci": filled.get("ci_name"), "id": filled.get("ci_id")}, env, ("ci", "id"))
+    path = JOBS_PATH  # a Job has no branch of its own; the harness takes it as a query
+    if build.get("branch"):
+        path += "?" + urlencode({"branch": build["branch"]})
+    return Document(source, path, {**body, "meta": {**meta, "env": filled}})
+
+
+def _require(source: str, build: Mapping[str, Any], env: Mapping[str, str],
+             keys: Sequence[str]) -> None:
+    try:
+        ci_env.require_identity(build, env, keys)
+    except ci_env.BuildEnvError as error:
+        raise InputError(f"{source}: {error}") from None
+
+
+def _post_all(documents: Sequence[Document], url: str, token: str, args: argparse.Namespace,
+              session: requests.Session) -> tuple[int, list[str]]:
+    """Post every document; (exit code so far, the submission ids the harness took)."""
+    from harness.client import DeliveryError, deliver_document
+
+    code = OK
+    ids: list[str] = []
+    for document in documents:
+        try:
+            response = deliver_document(url.rstrip("/") + document.path, document.body, token,
+                                        session=session, retries=args.retries,
+                                        backoff=args.backoff)
+        except DeliveryError as error:
+            _say(f"{document.source}: not delivered: {error}")
+            return UNREACHABLE, ids
+        with response:
+            status, text = response.status_code, response.text
+        body = _object(text)
+        if not 200 <= status < 300:
+            _say(f"{document.source}: rejected by the harness (HTTP {status}): "
+                 f"{body.get('error') or text[:500]}")
+            for detail in body.get("details") or ():
+                if isinstance(detail, dict):
+                    _say(f"  {detail.get('path') or '(body)'}: {detail.get('message')}")
+            code = REJECTED
+            continue
+        submission = body.get("submission")
+        _say(f"{document.source}: accepted as submission {submission}")
+        if isinstance(submission, str):
+            ids.append(submission)
+        elif args.wait or args.fail_on:
+            _say(f"{document.source}: the harness named no submission to wait for")
+            code = NOT_PROCESSED
+    return code, ids
+
+
+def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Namespace,
+                   session: requests.Session) -> int:
+    """Wait until every submission is processed, print the summary, apply the gate."""
+    import requests
+
+    from harness.client import fetch_status, wait_until_processed
+
+    try:
+        wait_until_processed(url, ids, timeout=args.timeout, token=token, session=session,
+                             interval=POLL_INTERVAL_S)
+        statuses = [fetch_status(url, submission, token=token, session=session)
+                    for submission in ids]
+    except TimeoutError as error:
+        _say(f"not processed in time: {error}")
+        return NOT_PROCESSED
+    except requests.RequestException as error:
+        _say(f"the status could not be read: {error}")
+        return UNREACHABLE
+    markdown = summary_markdown(statuses)
+    print(markdown, end="")
+    if step_summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(step_summary, "a", encoding="utf-8") as summary_file:
+            summary_file.write(markdown)
+    failed = [status for status in statuses if status.get("state") != "done"]
+    for status in failed:
+        _say(f"processing failed: {status.get('error') or status.get('state')}")
+    if failed:
+        return NOT_PROCESSED
+    failures = gate_failures(statuses, args.fail_on) if args.fail_on else []
+    for failure in failures:
+        _say(f"--fail-on {args.fail_on}: {failure}")
+    return GATE_FAILED if failures else OK
+
+
+def summary_markdown(statuses: Sequence[Mapping[str, Any]]) -> str:
+    """The processed submissions as Markdown: per build a line, a table of results, alerts."""
+    lines = ["### Metric harness", ""]
+    for status in statuses:
+        lines += [_build_line(status.get("build") or {}, status), ""]
+        lines += ["| metric | dimensions | value | verdict | change vs baseline |",
+                  "|---|---|---|---|---|"]
+        for result in status.get("results") or ():
+            unit = str(result.get("unit") or "")
+            lines.append("| " + " | ".join(_cell(text) for text in (
+                str(result.get("metric")), _dimensions(result.get("dimensions")),
+                f"{_number(result.get('value'))} {unit}".strip(),
+                str(result.get("verdict") or NONE), _change(result.get("excursion"), unit),
+            )) + " |")
+        alerts = [alert for alert in status.get("alerts") or () if isinstance(alert, dict)]
+        if alerts:
+            lines += ["", "Alerts:", ""]
+            lines += [f"- **{alert.get('kind', 'alert')}** {alert.get('metric', '')}: "
+                      f"{alert.get('reason') or alert.get('message') or ''}".rstrip(": ")
+                      for alert in alerts]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]:
+    """What fails the --fail-on gate, one line each; empty when the gate passes."""
+    failures = []
+    for status in statuses:
+        for result in status.get("results") or ():
+            what = f"{result.get('metric')} {_dimensions(result.get('dimensions'))}"
+            verdict = result.get("verdict")
+            if verdict in GATE_VERDICTS.get(gate, ()):
+                failures.append(f"{what}: verdict {verdict}")
+            excursion = result.get("excursion")
+            if (gate == "regression" and isinstance(excursion, dict)
+                    and excursion.get("decision") == "regression"):
+                failures.append(f"{what}: regression ({_change(excursion, '')})")
+        if gate == "regression":
+            failures += [f"alert: {alert.get('metric', '')} {alert.get('reason', '')}".strip()
+                         for alert in status.get("alerts") or ()
+                         if isinstance(alert, dict) and alert.get("kind") == "regression"]
+    return failures
+
+
+def _build_line(build: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+    name = f"{build.get('ci', '?')} {build.get('id', '?')}"
+    line = f"**[{name}]({build['url']})**" if build.get("url") else f"**{name}**"
+    if build.get("branch"):
+        line += f" on `{build['branch']}`"
+    pull_request = build.get("pull_request")
+    if isinstance(pull_request, dict) and pull_request.get("number"):
+        number = f"#{pull_request['number']}"
+        line += f", PR [{number}]({pull_request['url']})" if pull_request.get("url") \
+            else f", PR {number}"
+    line += f": {status.get('state')}"
+    if status.get("error"):
+        line += f" ({status['error']})"
+    return line
+
+
+def _change(excursion: Any, unit: str) -> str:
+    """The change against the baseline that an excursion object tells, or a dash."""
+    if not isinstance(excursion, dict):
+        return NONE
+    parts = []
+    if _is_number(change := excursion.get("change")):
+        parts.append(f"{change:+g} {unit}".strip())
+    if _is_number(relative := excursion.get("relative_change")):
+        parts.append(f"({relative:+.1%})")
+    if _is_number(baseline := excursion.get("baseline")):
+        parts.append(f"vs {baseline:g}")
+    if excursion.get("decision"):
+        parts.append(str(excursion["decision"]))
+    return " ".join(parts) or json.dumps(excursion, sort_keys=True)
+
+
+def _dimensions(dimensions: Any) -> str:
+    if not isinstance(dimensions, dict) or not dimensions:
+        return NONE
+    return ", ".join(f"{key}={value}" for key, value in sorted(dimensions.items()))
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if _is_number(value) else str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _object(text: str) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _say(message: str) -> None:
+    print(f"harness post: {message}", file=sys.stderr)
