@@ -47,7 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backfill", help="import many historical submissions or jobs, resumably"))
 
     args = parser.parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except ModuleNotFoundError as error:
+        print(f"harness {args.command}: needs the server extra ({error}); "
+              "install it with: pip install 'metric-harness[server]'", file=sys.stderr)
+        return 2
 
 
 def _catalog_check(args: argparse.Namespace) -> int:
