@@ -291,7 +291,8 @@ def summary_markdown(statuses: Sequence[Mapping[str, Any]]) -> str:
             unit = str(result.get("unit") or "")
             lines.append("| " + " | ".join(_cell(text) for text in (
                 str(result.get("metric")), _dimensions(result.get("dimensions")),
-                f"{_number(result.get('value'))} {unit}".strip(),
+                f"{_number(result.get('value'))} {unit}".strip()
+                if result.get("value") is not None else "no value",
                 str(result.get("verdict") or NONE), _change(result.get("excursion"), unit),
             )) + " |")
         alerts = [alert for alert in status.get("alerts") or () if isinstance(alert, dict)]
