@@ -1,23 +1,107 @@
-"""The worker's job for one submission: judge every measurement, store all in one write."""
+"""The worker's job for one submission: keep its blobs, judge every measurement against the
+specs and its series' past, store points and new alerts in one write."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from harness.alert_log import AlertLog, acknowledged_since, opened_point
+from harness.alert_rules import alerts_for
+from harness.alerts import Alert, series_key
 from harness.blobs import BlobStore
 from harness.catalog import Catalog
+from harness.changes import package_changes
 from harness.model import Result, Submission
 from harness.registry import Registry
-from harness.store import InfluxStore
+from harness.regress import DEFAULT_PARAMS, judge_point
+from harness.store import InfluxStore, build_point, nanoseconds, result_point
 from harness.verify import judge
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What judging one submission produced."""
+
+    results: list[Result]
+    alerts: list[Alert]
 
 
 def judge_and_store(
     submission: Submission, catalog: Catalog, store: InfluxStore, registry: Registry,
     blobs: BlobStore,
-) -> list[Result]:
-    """Keep its blobs, judge a submission, write its points in one batch, mark it done."""
+) -> Outcome:
+    """Judge a submission (specs, excursions), write points and alerts in one batch."""
     for blob in submission.blobs.values():
         blobs.put(blob)
-    results = [judge(measurement, catalog) for measurement in submission.measurements]
-    store.write_submission(submission, results)
-    registry.mark_done(submission, results)
-    return results
+    log = AlertLog(store)
+    baseline_branch = submission.build.baseline_branch
+    restarts = acknowledged_since(log.find(state="acknowledged"))
+    history = store.recent_history(
+        [m.metric for m in submission.measurements], baseline_branch, submission.time,
+        DEFAULT_PARAMS.history_needed)
+    results, alerts = [], []
+    for measurement in submission.measurements:
+        result = judge(measurement, catalog)
+        metric = catalog.get(measurement.metric)
+        key = series_key(measurement.metric, measurement.dimensions, baseline_branch)
+        rows = _since(history.get(key, []), restarts.get(key))
+        if metric is not None and measurement.value is not None:
+            values = [row["value"] for row in rows if row.get("value") is not None]
+            excursion = judge_point(values, measurement.value, metric.better)
+            result = replace(result, excursion=excursion.to_json())
+            alerts.extend(alerts_for(submission, result, metric, rows, catalog.default_branch))
+        results.append(result)
+    alerts = _with_changes(alerts, submission, store)
+    time = nanoseconds(submission.time)
+    points = [build_point(submission, time)]
+    points += [result_point(submission, result, time) for result in results]
+    points += [opened_point(alert) for alert in alerts]
+    store.write(points)
+    registry.mark_done(submission, results, alerts)
+    return Outcome(results, alerts)
+
+
+def _since(rows: Sequence[Mapping[str, Any]], restart: datetime | None
+           ) -> list[Mapping[str, Any]]:
+    """The history after an acknowledged regression began: the new level is the baseline."""
+    if restart is None:
+        return list(rows)
+    cutoff = nanoseconds(restart)
+    return [row for row in rows if row["time"] >= cutoff]
+
+
+def _with_changes(alerts: list[Alert], submission: Submission, store: InfluxStore
+                  ) -> list[Alert]:
+    """Alerts with the package changes of the build where each one started."""
+    if not alerts:
+        return alerts
+    cache: dict[str, list[dict[str, Any]]] = {}
+    done = []
+    for alert in alerts:
+        started = alert.started_build or alert.build_id
+        if started not in cache:
+            cache[started] = _changes_at(started, alert.build_ci, submission, store)
+        done.append(replace(alert, changes=tuple(cache[started])))
+    return done
+
+
+def _changes_at(build_id: str, ci: str, submission: Submission, store: InfluxStore
+                ) -> list[dict[str, Any]]:
+    build = submission.build
+    if build_id == build.id:
+        record: Mapping[str, Any] = {"branch": build.branch, "time": nanoseconds(submission.time)}
+        packages = [package.__dict__ for package in build.packages]
+    else:
+        found = store.build_record(ci, build_id)
+        if found is None:
+            return []
+        record = found
+        packages = json.loads(found["packages"])
+    previous = store.previous_build(record)
+    if previous is None:
+        return []
+    return package_changes(json.loads(previous["packages"]), packages)

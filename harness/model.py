@@ -144,13 +144,15 @@ class Result:
     measurement: Measurement
     verdict: Verdict
     spec: str | None = None
+    excursion: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as the status endpoint shows it."""
         m = self.measurement
         return {
             "metric": m.metric, "dimensions": dict(m.dimensions), "value": m.value,
-            "unit": m.unit, "verdict": self.verdict, "spec": self.spec, "excursion": None,
+            "unit": m.unit, "verdict": self.verdict, "spec": self.spec,
+            "excursion": dict(self.excursion) if self.excursion is not None else None,
             "blobs": list(m.blobs),
         }
 

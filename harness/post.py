@@ -345,6 +345,8 @@ def _change(excursion: Any, unit: str) -> str:
     """The change against the baseline that an excursion object tells, or a dash."""
     if not isinstance(excursion, dict):
         return NONE
+    if excursion.get("decision") == "insufficient_history":
+        return f"{NONE} (too little history)"
     parts = []
     if _is_number(change := excursion.get("change")):
         parts.append(f"{change:+g} {unit}".strip())
@@ -352,8 +354,8 @@ def _change(excursion: Any, unit: str) -> str:
         parts.append(f"({relative:+.1%})")
     if _is_number(baseline := excursion.get("baseline")):
         parts.append(f"vs {baseline:g}")
-    if excursion.get("decision"):
-        parts.append(str(excursion["decision"]))
+    if excursion.get("decision") in ("regression", "improvement"):
+        parts.append(f"**{excursion['decision']}**")
     return " ".join(parts) or json.dumps(excursion, sort_keys=True)
 
 

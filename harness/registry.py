@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from harness.alerts import Alert
 from harness.catalog import Metric
 from harness.errors import BrokerUnavailable, MetricConflict
 from harness.formats.native import metric_from_json, metric_to_json, same_definition
@@ -72,12 +73,13 @@ class Registry:
         """The submissions made of the document with this digest, newest first."""
         return list(self._call("lrange", f"{PREFIX}digest:{digest}", 0, 20))
 
-    def mark_done(self, submission: Submission, results: Sequence[Result]) -> None:
-        """Record a submission as judged and stored."""
+    def mark_done(self, submission: Submission, results: Sequence[Result],
+                  alerts: Sequence[Alert] = ()) -> None:
+        """Record a submission as judged and stored, with the alerts it raised."""
         self._put(submission.id, {"state": "done", "build": submission.build.to_json(),
                                   "time": submission.time.isoformat(),
                                   "results": [result.to_json() for result in results],
-                                  "alerts": []})
+                                  "alerts": [alert.to_json() for alert in alerts]})
 
     def mark_failed(self, submission: Submission, reason: str) -> None:
         """Record a submission that could not be processed, with why."""

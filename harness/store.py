@@ -11,6 +11,7 @@ from typing import Any
 import requests
 from influxdb_client.client.write.point import Point
 
+from harness.alerts import series_key
 from harness.errors import StoreError, StoreUnavailable
 from harness.model import Build, Result, Submission
 
@@ -131,13 +132,6 @@ class InfluxStore:
 
     # --- the harness's data ---------------------------------------------------------
 
-    def write_submission(self, submission: Submission, results: Sequence[Result]) -> int:
-        """Write a judged submission, all points in one request."""
-        time = nanoseconds(submission.time)
-        points = [build_point(submission, time)]
-        points.extend(result_point(submission, result, time) for result in results)
-        return self.write(points)
-
     def series(
         self,
         metric: str,
@@ -162,6 +156,29 @@ class InfluxStore:
         if limit is not None:
             statement += f" ORDER BY time DESC LIMIT {int(limit)}"
         return self.query(statement, params)
+
+    def recent_history(
+        self, metrics: Sequence[str], branch: str, before: datetime, limit: int
+    ) -> dict[str, list[Mapping[str, Any]]]:
+        """Series key → its last `limit` points on a branch before a time, oldest first:
+        one query for every series of a submission."""
+        if not metrics:
+            return {}
+        params: dict[str, Any] = {"branch": branch, "before": before.isoformat()}
+        names = []
+        for position, metric in enumerate(sorted(set(metrics))):
+            names.append(f"metric = $m{position}")
+            params[f"m{position}"] = metric
+        found = self.query(
+            f"SELECT value, verdict, build_id, ci FROM {RESULTS} WHERE ({' OR '.join(names)}) "
+            f"AND branch = $branch AND time < $before GROUP BY * ORDER BY time DESC "
+            f"LIMIT {int(limit)}", params)
+        history = {}
+        for item in found:
+            dimensions = {k: v for k, v in item.tags.items() if k not in ("metric", "branch") and v}
+            key = series_key(item.tags["metric"], dimensions, branch)
+            history[key] = list(reversed(item.rows))
+        return history
 
     def build_record(self, ci: str, build_id: str) -> Mapping[str, Any] | None:
         """The stored record of one build, or None."""
@@ -199,6 +216,12 @@ class InfluxStore:
         return sum(int(row["count"]) for series in found for row in series.rows)
 
 
+def point_time(epoch_ns: int) -> str:
+    """An InfluxDB time (ns since the epoch) as RFC 3339, to the microsecond."""
+    moment = datetime.fromtimestamp(epoch_ns // 1000 / 1e6, UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _rfc3339(epoch_ns: int) -> str:
     seconds, nanos = divmod(int(epoch_ns), 1_000_000_000)
     moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
@@ -230,6 +253,12 @@ def result_point(submission: Submission, result: Result, time: int) -> Point:
         point = point.field("value", float(measurement.value))
     if measurement.blobs:
         point = point.field("blobs", ",".join(measurement.blobs))
+    excursion = result.excursion or {}
+    for key in ("baseline", "change", "score"):
+        if isinstance(excursion.get(key), int | float):
+            point = point.field(key, float(excursion[key]))
+    if excursion.get("decision"):
+        point = point.field("decision", str(excursion["decision"]))
     point = (
         point.field("unit", measurement.unit).field("verdict", result.verdict)
         .field("spec", result.spec or "").field("ci", build.ci).field("build_id", build.id)

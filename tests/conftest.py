@@ -16,6 +16,7 @@ from harness import create_app
 from harness.settings import Settings
 from harness.store import InfluxStore
 from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
+from tests.slack_receiver import SlackReceiver
 
 INGEST_SECRET = "ingest-secret-0123456789"
 TRIAGE_SECRET = "triage-secret-0123456789"
@@ -48,8 +49,16 @@ def influx_server(servers_dir: Path) -> Iterator[InfluxServer]:
 
 
 @pytest.fixture(scope="session")
+def slack() -> Iterator[SlackReceiver]:
+    """A stand-in Slack webhook on a free loopback port, recording every POST."""
+    receiver = SlackReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
 def harness_env(redis_server: RedisServer, influx_server: InfluxServer,
-                servers_dir: Path) -> dict[str, str]:
+                servers_dir: Path, slack: SlackReceiver) -> dict[str, str]:
     """The HARNESS_* environment every process of the test system shares."""
     return {
         "HARNESS_BROKER_URL": redis_server.url,
@@ -59,6 +68,7 @@ def harness_env(redis_server: RedisServer, influx_server: InfluxServer,
         "HARNESS_BLOB_DIR": str(servers_dir / "blobs"),
         "HARNESS_API_TOKENS": TOKENS,
         "HARNESS_PUBLIC_URL": "http://127.0.0.1:5000",
+        "HARNESS_SLACK_WEBHOOK_URL": slack.url,
     }
 
 

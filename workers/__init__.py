@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import cached_property
 
 from celery import Celery
+from celery.schedules import crontab
 
 from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
@@ -14,6 +15,7 @@ from harness.settings import Settings
 from harness.store import InfluxStore
 
 PROCESS_SUBMISSION = "workers.tasks.process_submission"
+NOTIFY_ALERT = "workers.notify.notify_alert"
 
 
 class WorkerContext:
@@ -53,7 +55,7 @@ class WorkerContext:
 
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for these settings, with the harness's delivery guarantees."""
-    app = Celery("harness", broker=settings.broker_url, include=["workers.tasks"])
+    app = Celery("harness", broker=settings.broker_url, include=["workers.tasks", "workers.notify"])
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -69,6 +71,11 @@ def create_celery(settings: Settings) -> Celery:
             "socket_timeout": 5,
         },
         worker_hijack_root_logger=False,
+        beat_schedule={
+            "missing-data": {"task": "workers.tasks.check_missing", "schedule": 3600.0},
+            "change-points": {"task": "workers.tasks.scan_change_points",
+                              "schedule": crontab(hour=6, minute=0)},
+        },
         enable_utc=True,
     )
     app.harness = WorkerContext(settings)

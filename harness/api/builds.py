@@ -10,9 +10,9 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from harness.api.context import context
-from harness.api.metrics import point_time
 from harness.changes import package_changes
 from harness.errors import NotFound
+from harness.store import point_time
 
 bp = Blueprint("builds", __name__)
 

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from harness.api.context import context
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.store import Series
+from harness.store import Series, point_time
 
 bp = Blueprint("metrics", __name__)
 
@@ -79,12 +79,6 @@ def _series_json(item: Series, declared: tuple[str, ...]) -> dict[str, Any]:
         "dimensions": {k: v for k, v in item.tags.items() if k in declared and v},
         "points": [_point_json(row) for row in item.rows],
     }
-
-
-def point_time(epoch_ns: int) -> str:
-    """An InfluxDB time (ns since the epoch) as RFC 3339, to the microsecond."""
-    moment = datetime.fromtimestamp(epoch_ns // 1000 / 1e6, UTC)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _point_json(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from harness.catalog.model import (
     Metric,
     Requirement,
     Spec,
+    parse_cadence,
 )
 from harness.errors import CatalogError, Problem
 from harness.units import UnitProblem, converter, parse_unit
@@ -57,6 +58,14 @@ class _MetricDoc(_Doc):
     requirements: list[str] = []
     reference: dict[str, str | int] = {}
     tags: list[str] = []
+    cadence: str | None = None
+
+    @field_validator("cadence")
+    @classmethod
+    def _duration(cls, cadence: str | None) -> str | None:
+        if cadence is not None:
+            parse_cadence(cadence)
+        return cadence
 
     @field_validator("unit")
     @classmethod
@@ -339,6 +348,7 @@ def _build_metrics(
             name=name, unit=doc.unit, better=better, description=doc.description,
             dimensions=tuple(doc.dimensions), requirements=tuple(doc.requirements),
             tags=tuple(doc.tags), reference=dict(doc.reference), specs=specs,
+            cadence_s=parse_cadence(doc.cadence) if doc.cadence else None,
         )
     return metrics
 

@@ -59,6 +59,7 @@ class Metric:
     reference: Mapping[str, Any] = field(default_factory=dict)
     specs: tuple[Spec, ...] = ()
     source: Literal["catalog", "inline"] = "catalog"
+    cadence_s: float | None = None  # expected at least this often on the default branch
 
     @property
     def package(self) -> str:
@@ -72,7 +73,7 @@ class Metric:
             "description": self.description, "dimensions": list(self.dimensions),
             "requirements": list(self.requirements), "tags": list(self.tags),
             "reference": dict(self.reference), "source": self.source,
-            "specs": [spec.to_json() for spec in self.specs],
+            "specs": [spec.to_json() for spec in self.specs], "cadence_s": self.cadence_s,
         }
 
 
@@ -112,3 +113,14 @@ class Catalog:
         merged = {metric.name: metric for metric in extra}
         merged.update(self.metrics)
         return replace(self, metrics=merged)
+
+
+CADENCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+
+
+def parse_cadence(text: str) -> float:
+    """`36h`, `1d`, `90m` → seconds; a ValueError names the accepted forms."""
+    match = CADENCE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration like 36h, 1d or 90m")
+    return float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86_400}[match[2]]

@@ -1,0 +1,110 @@
+"""Alerts as an event log in InfluxDB (`alert_events`): the current state is the last event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from influxdb_client.client.write.point import Point
+
+from harness.alerts import TRANSITIONS, Alert
+from harness.errors import HarnessError, NotFound
+from harness.model import utcnow
+from harness.store import InfluxStore, nanoseconds, point_time
+
+EVENTS = "alert_events"
+
+
+class TransitionRefused(HarnessError):
+    """A triage step that the alert's current state does not allow."""
+
+    status = 409
+
+
+def opened_point(alert: Alert) -> Point:
+    """The `opened` event, timed at the build so re-processing overwrites it."""
+    return (
+        Point(EVENTS).tag("alert", alert.id).tag("metric", alert.metric)
+        .field("event", "opened").field("kind", alert.kind).field("severity", alert.severity)
+        .field("series", alert.series).field("build_id", alert.build_id)
+        .field("document", json.dumps(alert.to_json() | {"history": []}))
+        .time(nanoseconds(datetime.fromisoformat(alert.time)))
+    )
+
+
+class AlertLog:
+    """Reads and appends alert events."""
+
+    def __init__(self, store: InfluxStore) -> None:
+        self.store = store
+
+    def open(self, alerts: Iterable[Alert]) -> int:
+        """Write the `opened` events of new alerts in one request."""
+        return self.store.write(opened_point(alert) for alert in alerts)
+
+    def record(self, alert_id: str, event: str, actor: str = "", note: str = "",
+               when: datetime | None = None) -> None:
+        """Append one event (acknowledged, resolved, invalid, notified)."""
+        self.store.write([
+            Point(EVENTS).tag("alert", alert_id).field("event", event).field("actor", actor)
+            .field("note", note).time(nanoseconds(when or utcnow()))
+        ])
+
+    def transition(self, alert_id: str, event: str, actor: str, note: str = "") -> Alert:
+        """Move an alert to a new state if its current state allows it."""
+        alert = self.get(alert_id)
+        if alert.state not in TRANSITIONS[event]:
+            raise TransitionRefused(f"alert {alert_id} is {alert.state}; it cannot be {event}")
+        self.record(alert_id, event, actor, note)
+        return self.get(alert_id)
+
+    def get(self, alert_id: str) -> Alert:
+        """One alert with its history; NotFound if there is none."""
+        found = self._alerts("WHERE alert = $alert", {"alert": alert_id})
+        if not found:
+            raise NotFound(f"no alert {alert_id!r}")
+        return found[0]
+
+    def find(self, state: str | None = None, metric: str | None = None,
+             kind: str | None = None, build: tuple[str, str] | None = None) -> list[Alert]:
+        """Alerts, newest build first, filtered by state, metric, kind or build."""
+        clause, params = "", {}
+        if metric is not None:
+            clause, params = "WHERE metric = $metric", {"metric": metric}
+        alerts = self._alerts(clause, params)
+        return [
+            alert for alert in alerts
+            if (state is None or alert.state == state) and (kind is None or alert.kind == kind)
+            and (build is None or (alert.build_ci, alert.build_id) == build)
+        ]
+
+    def _alerts(self, clause: str, params: dict[str, Any]) -> list[Alert]:
+        series = self.store.query(
+            f"SELECT * FROM {EVENTS} {clause} GROUP BY alert", params)
+        alerts = []
+        for item in series:
+            rows = sorted(item.rows, key=lambda row: row["time"])
+            opened = next((row for row in rows if row.get("event") == "opened"), None)
+            if opened is None:
+                continue
+            events = [_event(row) for row in rows]
+            alerts.append(Alert.from_json(json.loads(opened["document"])).with_events(events))
+        return sorted(alerts, key=lambda alert: (alert.time, alert.id), reverse=True)
+
+
+def _event(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"event": row["event"], "time": point_time(row["time"]),
+            "actor": row.get("actor") or "", "note": row.get("note") or ""}
+
+
+def acknowledged_since(alerts: Sequence[Alert]) -> dict[str, datetime]:
+    """Series → the time its baseline restarts, from acknowledged regressions."""
+    restarts: dict[str, datetime] = {}
+    for alert in alerts:
+        if alert.kind == "regression" and alert.state == "acknowledged":
+            start = datetime.fromisoformat(alert.started_time or alert.time)
+            if alert.series not in restarts or start > restarts[alert.series]:
+                restarts[alert.series] = start
+    return restarts

@@ -1,0 +1,122 @@
+"""A stand-in Slack incoming webhook: a real HTTP server that records what it is sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+# What Slack's webhook answers, by status (https://api.slack.com/messaging/webhooks).
+BODIES = {200: "ok", 400: "invalid_payload", 403: "action_prohibited", 404: "no_service",
+          429: "rate_limited", 500: "rollup_error"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One POST the receiver got: its parsed JSON body and the status it answered."""
+
+    body: Any
+    status: int
+
+
+class SlackReceiver:
+    """Answers POSTs like Slack's webhook (200 "ok"), or with failures it was told to give."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._requests: list[Request] = []
+        self._failures: list[int] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The webhook URL to configure."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/services/T000/B000/XXXX"
+
+    def start(self) -> Self:
+        """Serve in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail(self, times: int = 1, status: int = 500) -> None:
+        """Answer the next `times` POSTs with `status` instead of 200."""
+        with self._lock:
+            self._failures.extend([status] * times)
+
+    def clear(self) -> None:
+        """Forget every recorded request and pending failure."""
+        with self._lock:
+            self._requests.clear()
+            self._failures.clear()
+
+    @property
+    def requests(self) -> list[Request]:
+        """Every POST received, in order, whatever it was answered."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def messages(self) -> list[Any]:
+        """The bodies of the POSTs answered 200: the messages Slack would have shown."""
+        return [request.body for request in self.requests if request.status == 200]
+
+    def wait_for(self, condition: Callable[[SlackReceiver], bool],
+                 timeout_s: float = 20.0) -> None:
+        """Block until condition(self) holds; AssertionError after timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while not condition(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"Slack receiver: condition not met in {timeout_s} s; "
+                                         f"got {len(self._requests)} requests")
+                self._lock.wait(remaining)
+
+    def _answer(self, raw: bytes) -> int:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw.decode(errors="replace")
+        with self._lock:
+            if self._failures:
+                status = self._failures.pop(0)
+            elif not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+                status = 400  # Slack refuses a payload without text or blocks
+            else:
+                status = 200
+            self._requests.append(Request(body, status))
+            self._lock.notify_all()
+        return status
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                status = receiver._answer(self.rfile.read(length))
+                payload = BODIES.get(status, "error").encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(payload)))
+                if status == 429:
+                    self.send_header("Retry-After", "1")
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        return Handler

@@ -1,0 +1,337 @@
+"""Slack notifications: Block Kit messages, and exactly-once delivery through a real worker."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import redis
+
+from harness.alerts import Alert, alert_id
+from harness.notify import notified_key, notify_once
+from harness.settings import Settings
+from harness.slack import alert_message, follow_up_message, headline, message_for
+from harness.store import InfluxStore
+from tests.servers import CeleryWorker
+from tests.slack_receiver import SlackReceiver
+from workers import NOTIFY_ALERT, create_celery
+
+PUBLIC = "http://127.0.0.1:5000"
+BLOCK_TYPES = {"header", "section", "actions", "context", "divider"}
+DIMENSIONS = {"dataset": "hsc_rc2", "filter": "r"}
+CHANGES = (
+    {"package": "meas_astrom", "from": "9c1d2e4", "to": "b7a0f53",
+     "url": "https://github.com/lsst/meas_astrom", "kind": "changed",
+     "compare_url": "https://github.com/lsst/meas_astrom/compare/9c1d2e4...b7a0f53"},
+    {"package": "obs_subaru", "from": None, "to": "41e8c9a",
+     "url": "https://github.com/lsst/obs_subaru", "kind": "added"},
+)
+REGRESSION = Alert(
+    id=alert_id("validate_drp.AM1", DIMENSIONS, "main", "jenkins/nightly-2026-06-20",
+                "regression"),
+    kind="regression", severity="critical", metric="validate_drp.AM1", dimensions=DIMENSIONS,
+    branch="main", build_ci="jenkins", build_id="nightly-2026-06-20",
+    time="2026-06-20T04:10:00Z", unit="marcsec", value=9.6, baseline=7.0, change=2.6,
+    relative_change=0.371,
+    reason="9.6 marcsec is 8.7 MAD above the median of the last 20 main builds (7.0 marcsec)",
+    build_url="https://ci.lsst.codes/job/nightly/2026-06-20/", commit="3f2c9e1",
+    pull_request={"number": 412, "url": "https://github.com/lsst/pipe_tasks/pull/412",
+                  "base": "main"},
+    changes=CHANGES,
+)
+KINDS = {
+    "regression": REGRESSION,
+    "improvement": replace(REGRESSION, kind="improvement", severity="info", value=5.8,
+                           change=-1.2, relative_change=-0.171,
+                           reason="5.8 marcsec is 4.0 MAD below the median"),
+    "spec": replace(REGRESSION, kind="spec", severity="warning", metric="validate_drp.PA1",
+                    unit="mmag", value=5.4, baseline=None, change=None, relative_change=None,
+                    spec="validate_drp.PA1.design", threshold=5.0,
+                    reason="5.4 mmag fails the design spec (<= 5.0 mmag)"),
+    "missing": replace(REGRESSION, kind="missing", severity="warning", value=None,
+                       baseline=None, change=None, relative_change=None, pull_request=None,
+                       changes=(), reason="no measurement on main since 2026-06-18"),
+    "changepoint": replace(REGRESSION, kind="changepoint", severity="warning", value=7.8,
+                           change=0.8, relative_change=0.114,
+                           started_build="jenkins nightly-2026-06-12",
+                           reason="E-Divisive change point: mean 7.0 → 7.8 marcsec"),
+}
+
+
+def mrkdwn_texts(message: dict[str, Any]) -> list[str]:
+    """Every mrkdwn text of a message's blocks."""
+    texts = []
+    for block in message["blocks"]:
+        items = [block.get("text"), *block.get("fields", ()), *block.get("elements", ())]
+        texts += [item["text"] for item in items if item and item.get("type") == "mrkdwn"]
+    return texts
+
+
+def urls(message: dict[str, Any]) -> set[str]:
+    """Every link of a message: button URLs and <url|text> links in mrkdwn."""
+    found = {element["url"] for block in message["blocks"]
+             for element in block.get("elements", ()) if "url" in element}
+    for text in mrkdwn_texts(message):
+        found |= set(re.findall(r"<(https?://[^|>]+)(?:\|[^>]*)?>", text))
+    return found
+
+
+def assert_valid_block_kit(message: dict[str, Any]) -> None:
+    """The structural rules Slack enforces on a webhook payload."""
+    assert message["text"]
+    assert isinstance(message["blocks"], list)
+    assert 0 < len(message["blocks"]) <= 50
+    for block in message["blocks"]:
+        assert block["type"] in BLOCK_TYPES
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert len(block["text"]["text"]) <= 150
+        if block["type"] == "section":
+            assert "text" in block or "fields" in block
+            assert len(block.get("text", {}).get("text", "")) <= 3000
+            assert len(block.get("fields", ())) <= 10
+            assert all(len(field["text"]) <= 2000 for field in block.get("fields", ()))
+        if block["type"] == "actions":
+            assert 0 < len(block["elements"]) <= 25
+            for button in block["elements"]:
+                assert button["type"] == "button" and len(button["text"]["text"]) <= 75
+        if block["type"] == "context":
+            assert 0 < len(block["elements"]) <= 10
+    json.dumps(message)
+
+
+# --- messages ---------------------------------------------------------------------------
+
+def test_regression_headline_says_what_moved_by_how_much_and_where() -> None:
+    assert headline(REGRESSION) == (
+        ":red_circle: Regression: validate_drp.AM1 (dataset=hsc_rc2, filter=r) "
+        "+2.6 marcsec (+37 %) on main in jenkins nightly-2026-06-20")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_is_valid_block_kit_with_its_own_headline(kind: str) -> None:
+    alert = KINDS[kind]
+    message = alert_message(alert, PUBLIC)
+    assert_valid_block_kit(message)
+    header = message["blocks"][0]["text"]["text"]
+    assert header == f"*<{PUBLIC}/dash/alerts/{alert.id}|{headline(alert)}>*"
+    assert alert.metric in header and "main" in header
+    assert headline(alert) in message["text"] and f"[{alert.severity}]" in message["text"]
+    assert any(alert.severity in text for text in mrkdwn_texts(message))
+    assert len({headline(each).split(":")[1] for each in KINDS.values()}) == len(KINDS)
+
+
+def test_headlines_of_the_other_kinds() -> None:
+    assert headline(KINDS["improvement"]).startswith(":large_green_circle: Improvement: ")
+    assert "-1.2 marcsec (-17 %)" in headline(KINDS["improvement"])
+    assert "5.4 mmag misses design (limit 5 mmag) on main" in headline(KINDS["spec"])
+    assert "no measurement on main" in headline(KINDS["missing"])
+    assert headline(KINDS["changepoint"]).endswith(
+        "+0.8 marcsec (+11 %) on main since jenkins nightly-2026-06-12")
+
+
+def test_message_shows_value_baseline_change_and_the_build() -> None:
+    text = "\n".join(mrkdwn_texts(alert_message(REGRESSION, PUBLIC)))
+    assert "*Value*\n9.6 marcsec" in text
+    assert "*Baseline*\n7 marcsec" in text
+    assert "*Change*\n+2.6 marcsec (+37 %)" in text
+    assert "commit `3f2c9e1`" in text
+    assert "#412> into main" in text
+    assert "meas_astrom" in text and "`9c1d2e4` → `b7a0f53`" in text
+    assert "obs_subaru> added at `41e8c9a`" in text
+
+
+def test_links_are_absolute_and_dashboard_links_use_the_public_url() -> None:
+    links = urls(alert_message(REGRESSION, PUBLIC + "/"))
+    assert {
+        f"{PUBLIC}/dash/alerts/{REGRESSION.id}",
+        f"{PUBLIC}/api/v1/alerts/{REGRESSION.id}",
+        f"{PUBLIC}/dash/metrics/validate_drp.AM1?dataset=hsc_rc2&filter=r&branch=main",
+        f"{PUBLIC}/dash/builds/jenkins/nightly-2026-06-20",
+        "https://ci.lsst.codes/job/nightly/2026-06-20/",
+        "https://github.com/lsst/pipe_tasks/pull/412",
+        "https://github.com/lsst/meas_astrom/compare/9c1d2e4...b7a0f53",
+        "https://github.com/lsst/obs_subaru",
+    } <= links
+    assert all(re.match(r"https?://[^/]+/", url) for url in links)
+    assert all(url.startswith(PUBLIC + "/") for url in links if "/dash/" in url or "/api/" in url)
+
+
+def test_link_parts_are_url_encoded() -> None:
+    alert = replace(REGRESSION, build_ci="gitlab ci", build_id="a/b",
+                    dimensions={"dataset": "hsc rc2&co"})
+    links = urls(alert_message(alert, PUBLIC))
+    assert f"{PUBLIC}/dash/builds/gitlab%20ci/a%2Fb" in links
+    assert f"{PUBLIC}/dash/metrics/validate_drp.AM1?dataset=hsc+rc2%26co&branch=main" in links
+
+
+def test_many_package_changes_stay_within_the_section_limit() -> None:
+    changes = [{"package": f"package_{index:03d}", "from": "a" * 40, "to": "b" * 40,
+                "url": f"https://github.com/lsst/package_{index:03d}", "kind": "changed",
+                "compare_url": f"https://github.com/lsst/package_{index:03d}/compare/a...b"}
+               for index in range(200)]
+    message = alert_message(replace(REGRESSION, changes=changes, reason="x" * 5000), PUBLIC)
+    assert_valid_block_kit(message)
+    assert any(re.search(r"… and \d+ more$", text) for text in mrkdwn_texts(message))
+
+
+def test_slack_control_characters_are_escaped() -> None:
+    alert = replace(REGRESSION, reason="value <b> & more > baseline")
+    assert "value &lt;b&gt; &amp; more &gt; baseline" in mrkdwn_texts(
+        alert_message(alert, PUBLIC))
+
+
+@pytest.mark.parametrize("event", ["acknowledged", "resolved", "invalid"])
+def test_follow_ups_are_short_messages_linking_the_alert(event: str) -> None:
+    alert = replace(REGRESSION, history=(
+        {"event": "opened", "time": "2026-06-20T04:11:00Z", "actor": "", "note": ""},
+        {"event": event, "time": "2026-06-20T09:30:00Z", "actor": "people",
+         "note": "fixed by DM-45012"}))
+    message = message_for(alert, event, PUBLIC)
+    assert_valid_block_kit(message)
+    assert message != alert_message(alert, PUBLIC)
+    assert len(message["blocks"]) <= 2
+    assert f"{PUBLIC}/dash/alerts/{alert.id}" in urls(message)
+    assert "by people · fixed by DM-45012" in mrkdwn_texts(message)
+    assert follow_up_message(alert, event, PUBLIC)["text"].split(":")[0] in (
+        "Acknowledged", "Resolved", "Marked invalid")
+
+
+def test_unset_webhook_sends_nothing(redis_client: redis.Redis) -> None:
+    outcome = notify_once(REGRESSION, "opened", client=redis_client, webhook_url=None,
+                          public_url=PUBLIC)
+    assert outcome == "disabled"
+    assert redis_client.get(notified_key(REGRESSION.id, "opened")) is None
+
+
+def test_unknown_event_is_refused(redis_client: redis.Redis) -> None:
+    with pytest.raises(ValueError, match="notified"):
+        notify_once(REGRESSION, "notified", client=redis_client,
+                    webhook_url="http://127.0.0.1:9/", public_url=PUBLIC)
+
+
+# --- delivery through the real worker ---------------------------------------------------
+
+def fresh_alert() -> Alert:
+    """The regression alert under an id no other test uses."""
+    return replace(REGRESSION, id=uuid.uuid4().hex[:20])
+
+
+def send(settings: Settings, alert: Alert, event: str = "opened") -> str:
+    """Queue the notify task as the harness does; returns the task id."""
+    app = create_celery(settings)
+    try:
+        return str(app.send_task(NOTIFY_ALERT, args=[alert.to_json(), event]).id)
+    finally:
+        app.close()
+
+
+def finished(worker: CeleryWorker, task_id: str, timeout_s: float = 20.0) -> str:
+    """The worker's log line that ends a task (succeeded or raised), waiting for it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in worker.log_path.read_text(errors="replace").splitlines():
+            if f"[{task_id}]" in line and (" succeeded in " in line or " raised " in line):
+                return line
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not finish in {timeout_s} s:\n{worker.log_tail()}")
+
+
+def about(slack: SlackReceiver, alert: Alert, delivered: bool = True) -> list[Any]:
+    """The bodies the receiver got about one alert (accepted ones only, by default)."""
+    found = slack.messages if delivered else [request.body for request in slack.requests]
+    return [body for body in found if alert.id in json.dumps(body)]
+
+
+@pytest.fixture
+def slack_clean(slack: SlackReceiver, worker: CeleryWorker,
+                redis_client: redis.Redis) -> SlackReceiver:
+    """The receiver with no history, the worker running and no notified keys left."""
+    slack.clear()
+    return slack
+
+
+def test_opened_alert_reaches_slack_through_celery(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    redis_client: redis.Redis, influx: InfluxStore,
+) -> None:
+    alert = fresh_alert()
+    assert finished(worker, send(settings, alert)).endswith("'sent'")
+    [message] = about(slack_clean, alert)
+    assert message["blocks"] == alert_message(alert, settings.public_url)["blocks"]
+    assert redis_client.get(notified_key(alert.id, "opened")) == "sent"
+    assert redis_client.ttl(notified_key(alert.id, "opened")) == -1
+    [series] = influx.query("SELECT * FROM alert_events WHERE alert = $alert",
+                            {"alert": alert.id})
+    assert [(row["event"], row["note"]) for row in series.rows] == [("notified", "opened")]
+
+
+def test_slack_down_then_up_delivers_exactly_one_message(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+) -> None:
+    alert = fresh_alert()
+    slack_clean.fail(times=3, status=500)
+    assert finished(worker, send(settings, alert)).endswith("'sent'")
+    assert [request.status for request in slack_clean.requests] == [500, 500, 500, 200]
+    assert len(about(slack_clean, alert)) == 1
+
+
+def test_rate_limit_is_retried_after_slack_says(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+) -> None:
+    alert = fresh_alert()
+    slack_clean.fail(times=1, status=429)
+    assert finished(worker, send(settings, alert)).endswith("'sent'")
+    assert [request.status for request in slack_clean.requests] == [429, 200]
+
+
+def test_the_same_task_twice_delivers_once(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+) -> None:
+    alert = fresh_alert()
+    tasks = [send(settings, alert), send(settings, alert)]
+    outcomes = sorted(finished(worker, task).rsplit(": ", 1)[1] for task in tasks)
+    assert outcomes == ["'already sent'", "'sent'"]
+    assert len(about(slack_clean, alert, delivered=False)) == 1
+
+
+def test_a_follow_up_is_a_second_different_message(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+) -> None:
+    alert = fresh_alert()
+    finished(worker, send(settings, alert))
+    resolved = replace(alert, state="resolved", history=(
+        {"event": "resolved", "time": "2026-06-21T08:00:00Z", "actor": "people",
+         "note": "reverted in DM-45020"},))
+    finished(worker, send(settings, resolved, "resolved"))
+    finished(worker, send(settings, resolved, "resolved"))
+    opened, follow_up = about(slack_clean, alert)
+    assert opened != follow_up
+    assert follow_up["text"].startswith("Resolved: Regression: validate_drp.AM1")
+    assert "reverted in DM-45020" in json.dumps(follow_up)
+
+
+def test_slack_refusing_the_message_is_not_retried(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    redis_client: redis.Redis,
+) -> None:
+    alert = fresh_alert()
+    slack_clean.fail(times=1, status=400)
+    assert "SlackRejected" in finished(worker, send(settings, alert))
+    assert [request.status for request in slack_clean.requests] == [400]
+    assert redis_client.get(notified_key(alert.id, "opened")) is None
+
+
+def test_a_lock_left_by_a_crashed_delivery_delays_but_never_loses_the_message(
+    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    redis_client: redis.Redis,
+) -> None:
+    alert = fresh_alert()
+    redis_client.set(notified_key(alert.id, "opened"), "sending", ex=2)
+    assert finished(worker, send(settings, alert)).endswith("'sent'")
+    assert len(about(slack_clean, alert, delivered=False)) == 1
