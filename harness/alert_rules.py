@@ -10,6 +10,7 @@ from harness.catalog import Metric
 from harness.model import Result, Submission
 from harness.store import point_time
 
+SPEC_MEMORY = 20  # builds: a series that already sat this low recently does not alert again
 VERDICT_RANK = {"stretch": 0, "design": 1, "none": 1, "minimum": 2, "fail": 3}
 
 
@@ -37,9 +38,10 @@ def alerts_for(
             started_build=first["build_id"] if first else build.id,
             started_time=point_time(first["time"]) if first else _time(submission),
         ))
-    previous = history[-1].get("verdict") if history else None
     rank = VERDICT_RANK.get(result.verdict, 0)
-    if rank >= 2 and rank > VERDICT_RANK.get(str(previous), 0):
+    recent = max((VERDICT_RANK.get(str(row.get("verdict")), 0)
+                  for row in history[-SPEC_MEMORY:]), default=0)
+    if rank >= 2 and rank > recent:  # only when worse than every recent build: no flapping
         alerts.append(_alert(
             submission, result, metric, kind="spec",
             severity="critical" if result.verdict == "fail" else "warning",

@@ -39,12 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="do not wait until the worker has judged everything")
     demo.set_defaults(run=_demo)
 
-    from harness import backfill, post
+    from harness import backfill, post, replay
 
     post.add_arguments(commands.add_parser(
         "post", help="post a build's measurements from CI (native or lsst.verify JSON)"))
     backfill.add_arguments(commands.add_parser(
         "backfill", help="import many historical submissions or jobs, resumably"))
+    replay.add_arguments(commands.add_parser(
+        "replay", help="backtest a recorded series through the production detection"))
 
     args = parser.parse_args(argv)
     try:
@@ -105,10 +107,23 @@ def _demo(args: argparse.Namespace) -> int:
         return 1
     if not args.no_wait:
         wait_until_processed(args.url, summary.submission_ids, timeout=900)
+        _run_scans(args.url, args.token)
     print(f"demo history loaded: {summary.accepted} submissions; "
           f"regression injected at build {events.regression_build_id}, "
           f"night {events.missing_night} missing", file=sys.stderr)
     return 0
+
+
+def _run_scans(url: str, token: str) -> None:
+    """Ask the harness to run its scheduled checks now (missing data, change points)."""
+    import requests
+
+    for scan in ("missing", "change-points"):
+        response = requests.post(f"{url}/api/v1/scans/{scan}", timeout=30,
+                                 headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 202:
+            print(f"harness demo: scan {scan}: {response.status_code} {response.text}",
+                  file=sys.stderr)
 
 
 def _utc_time(text: str) -> datetime:

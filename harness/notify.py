@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import redis
 
 from harness.alerts import Alert
 from harness.errors import BrokerUnavailable, ServiceUnavailable
-from harness.slack import EVENTS, deliver, message_for
+from harness.slack import EVENTS, deliver, group_message, message_for
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,48 @@ def notify_once(
         raise ValueError(f"unknown notification event {event!r} (known: {', '.join(EVENTS)})")
     if not webhook_url:
         return "disabled"
-    key = notified_key(alert.id, event)
-    message = message_for(alert, event, public_url)
+    outcome = send_once(notified_key(alert.id, event), message_for(alert, event, public_url),
+                        client=client, webhook_url=webhook_url, send=send,
+                        lock_seconds=lock_seconds)
+    if outcome == "sent" and record is not None:
+        _record(record, alert.id, event)
+    return outcome
+
+
+def notify_group_once(
+    alerts: Sequence[Alert],
+    *,
+    client: redis.Redis,
+    webhook_url: str | None,
+    public_url: str,
+    record: Record | None = None,
+    send: Send = deliver,
+    lock_seconds: int = LOCK_SECONDS,
+) -> Outcome:
+    """Post one message for the alerts of one build unless it was already posted."""
+    if not webhook_url or not alerts:
+        return "disabled"
+    ids = sorted(alert.id for alert in alerts)
+    group = hashlib.sha256(",".join(ids).encode()).hexdigest()[:20]
+    outcome = send_once(notified_key(f"group-{group}", "opened"),
+                        group_message(alerts, public_url), client=client,
+                        webhook_url=webhook_url, send=send, lock_seconds=lock_seconds)
+    if outcome == "sent" and record is not None:
+        for alert_id in ids:
+            _record(record, alert_id, "opened")
+    return outcome
+
+
+def send_once(
+    key: str,
+    message: Mapping[str, Any],
+    *,
+    client: redis.Redis,
+    webhook_url: str,
+    send: Send = deliver,
+    lock_seconds: int = LOCK_SECONDS,
+) -> Outcome:
+    """Send a message once per key: a Redis lock while sending, `sent` for ever after."""
     if not _redis(client.set, key, SENDING, nx=True, ex=lock_seconds):
         if _redis(client.get, key) == SENT:
             return "already sent"
@@ -68,8 +109,6 @@ def notify_once(
             _redis(client.delete, key)
         raise
     _redis(client.set, key, SENT)
-    if record is not None:
-        _record(record, alert.id, event)
     return "sent"
 
 

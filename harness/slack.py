@@ -131,6 +131,34 @@ def alert_message(alert: Alert, public_url: str) -> dict[str, Any]:
             "unfurl_links": False}
 
 
+GROUP_LINES = 15
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def group_message(alerts: Sequence[Alert], public_url: str) -> dict[str, Any]:
+    """One message for the alerts one build raised: what changed in the build, then a
+    line per alert (linked), so a package change that moves 24 series is one message."""
+    first = alerts[0]
+    links = alert_links(first, public_url)
+    worst = min(alerts, key=lambda alert: SEVERITY_ORDER.get(alert.severity, 9)).severity
+    title = (f"{len(alerts)} alerts in {first.build_ci} {first.build_id} on {first.branch}")
+    lines = []
+    for alert in alerts[:GROUP_LINES]:
+        alert_url = alert_links(alert, public_url).alert
+        lines.append(f"• <{alert_url}|{_escape(_link_text(headline(alert)))}>")
+    if len(alerts) > GROUP_LINES:
+        lines.append(f"… and {len(alerts) - GROUP_LINES} more: <{links.build}|the build view>")
+    blocks: list[dict[str, Any]] = [_section(f"*<{links.build}|{_escape(title)}>*")]
+    blocks += [_section(_clip("\n".join(lines[i:i + 5]), 2900))
+               for i in range(0, len(lines), 5)]
+    changes = next((alert.changes for alert in alerts if alert.changes), ())
+    if changes:
+        blocks.append(_section(_changes_text(changes)))
+    blocks.append({"type": "actions", "elements": _buttons(links)})
+    return {"text": f"[{worst}] {_escape(title)} · {links.build}", "blocks": blocks,
+            "unfurl_links": False}
+
+
 def follow_up_message(alert: Alert, event: str, public_url: str) -> dict[str, Any]:
     """The short message that reports a triage step on an alert already announced."""
     if event not in FOLLOW_UP_TITLES:

@@ -211,3 +211,33 @@ def test_change_point_scan_does_not_repeat_an_excursion_alert(
     time.sleep(3)  # the scan of a 50-point history takes well under a second
 
     assert client.get("/api/v1/alerts?kind=changepoint").json["alerts"] == []
+
+
+def test_alerts_of_one_build_are_one_slack_message(
+    client: Any, system: InfluxStore, slack: Any
+) -> None:
+    values = noisy(36, seed=13)
+    values[24:] = [v + 8.0 for v in values[24:]]
+    bodies = []
+    for index, value in enumerate(values):
+        body = nightly(index, value)
+        body["build"]["id"] = f"g{index:03d}"  # ids no other test uses: its messages are ours
+        body["measurements"] = [
+            {"metric": "dm_latency.OTT1", "value": value, "dimensions": {"dataset": dataset}}
+            for dataset in ("hsc_rc2", "dc2_test_med")]
+        bodies.append(body)
+    slack.clear()
+
+    post_all(client, bodies)
+
+    alerts = client.get("/api/v1/alerts?kind=regression").json["alerts"]
+    assert len(alerts) == 2
+    assert len({alert["build_id"] for alert in alerts}) == 1
+    def ours(receiver: Any) -> list[Any]:
+        return [m for m in receiver.messages if "jenkins g" in m["text"]]
+
+    slack.wait_for(lambda receiver: len(ours(receiver)) >= 1)
+    time.sleep(1.0)  # anything else queued would have arrived by now
+    [message] = ours(slack)
+    assert message["text"].startswith("[warning] 2 alerts in jenkins g0")
+    assert all(f"/dash/alerts/{alert['id']}" in str(message["blocks"]) for alert in alerts)

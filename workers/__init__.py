@@ -16,6 +16,7 @@ from harness.store import InfluxStore
 
 PROCESS_SUBMISSION = "workers.tasks.process_submission"
 NOTIFY_ALERT = "workers.notify.notify_alert"
+NOTIFY_GROUP = "workers.notify.notify_group"
 
 
 class WorkerContext:

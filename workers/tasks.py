@@ -12,7 +12,7 @@ from harness.errors import ServiceUnavailable
 from harness.ingest import judge_and_store
 from harness.model import Submission, utcnow
 from harness.scans import find_change_points, find_missing
-from workers import NOTIFY_ALERT
+from workers import NOTIFY_ALERT, NOTIFY_GROUP
 
 
 @shared_task(
@@ -38,10 +38,7 @@ def process_submission(self: Task, payload: dict[str, Any]) -> None:
     except Exception as error:
         context.registry.mark_failed(submission, f"{type(error).__name__}: {error}")
         raise
-    if context.settings.slack_webhook_url:
-        for alert in outcome.alerts:
-            if alert.severity != "info":
-                self.app.send_task(NOTIFY_ALERT, args=[alert.to_json(), "opened"])
+    announce(self, outcome.alerts)
 
 
 @shared_task(bind=True, name="workers.tasks.check_missing", autoretry_for=(ServiceUnavailable,),
@@ -69,8 +66,20 @@ def _open_new(task: Task, alerts: list[Alert]) -> int:
     known = {alert.id for alert in log.find()}
     new = [alert for alert in alerts if alert.id not in known]
     log.open(new)
-    if context.settings.slack_webhook_url:
-        for alert in new:
-            if alert.severity != "info":
-                task.app.send_task(NOTIFY_ALERT, args=[alert.to_json(), "opened"])
+    announce(task, new)
     return len(new)
+
+
+def announce(task: Task, alerts: list[Alert]) -> None:
+    """Queue Slack messages for the alerts worth a message: one, or one per build."""
+    if not task.app.harness.settings.slack_webhook_url:
+        return
+    worth = [alert for alert in alerts if alert.severity != "info"]
+    builds: dict[str, list[Alert]] = {}
+    for alert in worth:
+        builds.setdefault(f"{alert.build_ci}/{alert.build_id}", []).append(alert)
+    for group in builds.values():
+        if len(group) == 1:
+            task.app.send_task(NOTIFY_ALERT, args=[group[0].to_json(), "opened"])
+        else:
+            task.app.send_task(NOTIFY_GROUP, args=[[alert.to_json() for alert in group]])
