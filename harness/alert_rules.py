@@ -20,6 +20,7 @@ def alerts_for(
     metric: Metric,
     history: Sequence[Mapping[str, Any]],
     default_branch: str,
+    open_spec_rank: int = 0,
 ) -> list[Alert]:
     """The alerts one judged measurement raises. PR builds are compared, never alerted."""
     build = submission.build
@@ -41,13 +42,24 @@ def alerts_for(
     rank = VERDICT_RANK.get(result.verdict, 0)
     recent = max((VERDICT_RANK.get(str(row.get("verdict")), 0)
                   for row in history[-SPEC_MEMORY:]), default=0)
-    if rank >= 2 and rank > recent:  # only when worse than every recent build: no flapping
+    # only when worse than every recent build and than a spec alert still open: no flapping
+    if rank >= 2 and rank > max(recent, open_spec_rank):
         alerts.append(_alert(
             submission, result, metric, kind="spec",
             severity="critical" if result.verdict == "fail" else "warning",
             reason=_spec_reason(result, metric),
         ))
     return alerts
+
+
+def open_spec_ranks(alerts: Sequence[Alert]) -> dict[str, int]:
+    """Series → the worst verdict rank of its spec alerts still open or acknowledged."""
+    ranks: dict[str, int] = {}
+    for alert in alerts:
+        if alert.kind == "spec" and alert.state in ("open", "acknowledged"):
+            rank = 3 if alert.severity == "critical" else 2
+            ranks[alert.series] = max(rank, ranks.get(alert.series, 0))
+    return ranks
 
 
 def _time(submission: Submission) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from harness.alert_log import AlertLog, acknowledged_since, opened_point
-from harness.alert_rules import alerts_for
+from harness.alert_rules import alerts_for, open_spec_ranks
 from harness.alerts import Alert, series_key
 from harness.blobs import BlobStore
 from harness.catalog import Catalog
@@ -39,7 +39,9 @@ def judge_and_store(
         blobs.put(blob)
     log = AlertLog(store)
     baseline_branch = submission.build.baseline_branch
-    restarts = acknowledged_since(log.find(state="acknowledged"))
+    known = log.find()
+    restarts = acknowledged_since(known)
+    spec_ranks = open_spec_ranks(known)
     history = store.recent_history(
         [m.metric for m in submission.measurements], baseline_branch, submission.time,
         DEFAULT_PARAMS.history_needed)
@@ -53,7 +55,8 @@ def judge_and_store(
             values = [row["value"] for row in rows if row.get("value") is not None]
             excursion = judge_point(values, measurement.value, metric.better)
             result = replace(result, excursion=excursion.to_json())
-            alerts.extend(alerts_for(submission, result, metric, rows, catalog.default_branch))
+            alerts.extend(alerts_for(submission, result, metric, rows, catalog.default_branch,
+                                     spec_ranks.get(key, 0)))
         results.append(result)
     alerts = _with_changes(alerts, submission, store)
     time = nanoseconds(submission.time)
