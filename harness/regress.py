@@ -1,10 +1,10 @@
 """Excursion tests and change points over one series: pure functions of numbers (numpy).
 
-The per-build test is a robust two-sided CUSUM: the last `span` values, clipped and scaled
-by the series' own noise, accumulate against the robust centre of the `window` values
-before them. It is stateless — a caller passes the recent history — and yet alerts once per
-excursion: the same test is re-run, from the history alone, on the earlier builds of the
-current CUSUM run, and only the first build where it holds is a regression / improvement.
+The per-build test scans the means of the last 4, 5, 6, … 24 values (clipped, in units of
+the series' own noise) against the robust centre of the `window` values before them, as
+two-sample z statistics. It is stateless — a caller passes the recent history — and yet
+alerts once per excursion: the same test is re-run, from the history alone, on the builds
+before this one, and only the first build of an excursion is a regression / improvement.
 Rationale and measured performance: docs/decisions.md, docs/performance.md ("Detection").
 """
 
@@ -24,7 +24,8 @@ Decision = Literal["ok", "regression", "improvement", "insufficient_history"]
 Direction = Literal["regression", "improvement"]
 
 _MAD_TO_SIGMA = 1.4826  # MAD of Gaussian noise × this = σ
-_HUBER = 1.5  # clipping (in σ) of the one Huber step that refines the baseline median
+_HUBER = 1.5  # clipping (in σ) of the one Huber step that refines a median
+_CENTRE_VARIANCE = 1.1  # variance of that centre × n / σ² (Huber at 1.5σ: ~95 % efficient)
 _WINSOR = 2.5  # differences are capped at this many σ (first guess) in the noise estimate
 _WINSOR_VARIANCE = (math.erf(_WINSOR / math.sqrt(2)) * (1 - _WINSOR**2) + _WINSOR**2
                     - 2 * _WINSOR * math.exp(-_WINSOR**2 / 2) / math.sqrt(2 * math.pi))
@@ -35,13 +36,15 @@ _TINY = 1e-12
 class DetectionParams:
     """Every knob of the excursion test and of change-point search."""
 
-    window: int = 128  # baseline values (before the CUSUM span)
-    span: int = 32  # most recent values the CUSUM accumulates over, kept out of the baseline
+    window: int = 128  # baseline values, before the recent span
+    span: int = 24  # the most recent values: kept out of the baseline, the longest scan
+    scan: tuple[int, ...] = (4, 5, 6, 8, 12, 16, 24)  # lengths of the recent windows tested
+    threshold: float = 3.5  # z of a recent window's mean against the baseline: an excursion
+    persistence: int = 4  # no excursion is shorter: a window shorter than this is not tested
+    memory: int = 96  # an excursion this recent makes a new one prove it is a fresh step
+    latest: int = 0  # if > 0: the centre of the newest baseline values bounds the baseline
     min_history: int = 20  # fewer earlier values: insufficient_history
-    k: tuple[float, ...] = (0.5, 1.0)  # CUSUM allowances in σ: half the shifts to find fast
-    h: tuple[float, ...] = (8.0, 3.5)  # the threshold of each of those CUSUMs, in σ
     clip: float = 3.0  # each standardized value is clipped to ±clip: outliers count little
-    persistence: int = 3  # an excursion spans at least this many builds
     min_relative: float = 0.01  # smallest practical shift, relative to |baseline|
     min_sigmas: float = 0.5  # smallest practical shift, in noise σ
     noise_floor: float = 1e-6  # σ is at least this × |baseline| (constant series)
@@ -49,9 +52,14 @@ class DetectionParams:
     penalty: float = 3.0  # change points: penalty = penalty × σ̂² × ln n
 
     @property
+    def windows(self) -> tuple[int, ...]:
+        """The recent-window lengths actually tested."""
+        return tuple(sorted({m for m in self.scan if self.persistence <= m <= self.span}))
+
+    @property
     def history_needed(self) -> int:
         """How many earlier values `judge_point` uses; more are ignored."""
-        return self.window + 2 * self.span - 1
+        return self.window + self.span + max(self.memory, self.span) - 1
 
 
 DEFAULT_PARAMS = DetectionParams()
@@ -65,7 +73,7 @@ class Excursion:
     noise: float  # robust σ of the series (from first differences), floored
     change: float  # value − baseline
     relative_change: float | None  # change / |baseline|; None when the baseline is 0
-    score: float  # CUSUM in σ: positive = evidence of a regression, negative = improvement
+    score: float  # z of the recent level: positive = towards a regression, negative = better
     decision: Decision
     started: int  # builds back where the current excursion began (0 = this build)
 
@@ -176,9 +184,12 @@ def judge_point(
     series = np.append(recent, float(value))
     if recent.size < params.min_history:
         return _insufficient(recent, float(value), params)
-    first = max(params.min_history, series.size - 1 - params.span)
-    ends = np.arange(first, series.size)
-    tests = _tests(series, ends, params)
+    last = series.size - 1
+    # every build of the recent span (one excursion alerts once), and a sample of older ones
+    older = np.arange(last - params.span - params.persistence, last - params.memory - 1,
+                      -params.persistence)[::-1]
+    ends = np.concatenate([older, np.arange(last - params.span, last + 1)])
+    tests = _tests(series, ends[ends >= params.min_history], params)
     fired = [_fires(series, tests, row, params) for row in (0, 1)]
     worse = 0 if better == "lower" else 1  # row 0 of the tests looks upwards, row 1 downwards
     scores = tests.score[:, -1]
@@ -190,7 +201,7 @@ def judge_point(
     leading = worse if scores[worse] >= scores[1 - worse] else 1 - worse
     score = float(scores[worse] if leading == worse else -scores[1 - worse])
     started = _onset(tests, leading) if scores[leading] > 0 else 0
-    baseline = float(tests.baseline[-1])
+    baseline = float(tests.baseline[leading, -1])
     change = float(value) - baseline
     return Excursion(
         baseline=baseline, noise=float(tests.noise[-1]), change=change,
@@ -201,58 +212,62 @@ def judge_point(
 
 @dataclass(frozen=True)
 class _Tests:
-    """The CUSUM test evaluated at several ends; arrays are [direction (up, down), end]."""
+    """The excursion test evaluated at several ends."""
 
-    baseline: np.ndarray
-    noise: np.ndarray
-    score: np.ndarray  # CUSUM at each end
-    holds: np.ndarray  # score ≥ h, persistent and large enough
-    run: np.ndarray  # length of the current excursion at each end (best-scoring CUSUM)
-    reach: np.ndarray  # the longest current run of any of the CUSUMs
-    z: np.ndarray  # [end, span] standardized, clipped values of the last end's span
+    baseline: np.ndarray  # [direction (up, down), end]: what each direction is judged against
+    noise: np.ndarray  # [end]
+    score: np.ndarray  # [direction, end]: z of the most telling recent window
+    holds: np.ndarray  # [direction, end]: an excursion (score ≥ threshold, large enough)
+    size: np.ndarray  # [direction, end]: length of that window
+    z: np.ndarray  # [direction, end, span]: standardized, clipped recent values
 
 
 def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Tests:
-    """The CUSUM test at each end of series, each from the values up to that end only."""
+    """The excursion test at each end of series, each from the values up to that end only."""
     length = ends + 1
     base_len = np.minimum(params.window,
                           np.maximum(length - params.span, (length + 1) // 2))
     span_len = np.minimum(params.span, length - base_len)
     base_start = length - span_len - base_len
+    recent_len = np.minimum(params.latest, base_len)
     base = _padded(series, base_start, base_len, params.window, align="left")
+    recent = _padded(series, length - span_len - recent_len, recent_len, max(params.latest, 1),
+                     "left")
     tail = _padded(series, length - span_len, span_len, params.span, align="right")
     stretch = _padded(series, base_start, base_len + span_len,
                       params.window + params.span, align="left")
-    centre = _nan_median(base)
     noise = _row_noise(stretch)
+    centre = _robust_centre(base, base_len, noise)
     noise = np.maximum(noise, np.maximum(params.noise_floor * np.abs(centre), _TINY))
-    pull = _clipped((base - centre[:, None]) / noise[:, None], _HUBER)
-    baseline = centre + noise * np.nansum(pull, axis=1) / base_len
-    z = _clipped((tail - baseline[:, None]) / noise[:, None], params.clip)
-    # one CUSUM per (direction, allowance): axis 0 is up k1, up k2, …, down k1, down k2, …
-    sign = np.repeat([1.0, -1.0], len(params.k))[:, None, None]
-    allowance = np.tile(params.k, 2)[:, None, None]
-    threshold = np.tile(params.h, 2)[:, None]
-    steps = np.where(np.isnan(z), 0.0, sign * z - allowance)
-    walk = np.cumsum(steps, axis=2)
-    cusum = walk - np.minimum(np.minimum.accumulate(walk, axis=2), 0.0)
-    at_zero = np.concatenate([np.ones(cusum.shape[:2] + (1,), bool), cusum <= 0.0], axis=2)
-    run = params.span - (at_zero.shape[2] - 1 - np.argmax(at_zero[:, :, ::-1], axis=2))
-    in_run = np.arange(params.span) >= params.span - run[:, :, None]
-    shift = sign[:, :, 0] * (_nan_median(np.where(in_run, tail, np.nan)) - baseline)
-    large = shift >= _minimum_effect(baseline, noise, params)
-    score = cusum[:, :, -1] / threshold  # in units of each CUSUM's own threshold
-    holds = (score >= 1.0) & (run >= params.persistence) & large
-    pairs = len(params.k)
-    by_direction = score.reshape(2, pairs, -1)
-    best = np.argmax(by_direction, axis=1)
-    return _Tests(
-        baseline=baseline, noise=noise, score=np.max(by_direction, axis=1),
-        holds=holds.reshape(2, pairs, -1).any(axis=1),
-        run=np.take_along_axis(run.reshape(2, pairs, -1), best[:, None, :], axis=1)[:, 0],
-        reach=run.reshape(2, pairs, -1).max(axis=1),
-        z=z,
-    )
+    # Each direction is judged against the less favourable of the whole window's centre and
+    # its newest values' centre: a level that the window is still absorbing raises no alert.
+    latest = _robust_centre(recent, recent_len, noise) if params.latest else centre
+    baseline = np.stack([np.maximum(centre, latest), np.minimum(centre, latest)])
+    sign = np.array([1.0, -1.0])[:, None, None]
+    z = _clipped((tail[None] - baseline[:, :, None]) / noise[:, None], params.clip)
+    pushed = np.where(np.isnan(z), 0.0, sign * z)
+    totals = np.cumsum(pushed[:, :, ::-1], axis=2)  # sums of the last 1, 2, … values
+    windows = np.array(params.windows)
+    usable = windows[None, :] <= span_len[:, None]  # [end, window]
+    spread = np.sqrt(1.0 / windows[None, :] + _CENTRE_VARIANCE / base_len[:, None])
+    stats = totals[:, :, windows - 1] / windows / spread  # [direction, end, window]
+    stats = np.where(usable, stats, -np.inf)
+    best = np.argmax(stats, axis=2)
+    score = np.max(stats, axis=2)
+    size = np.where(np.isfinite(score), windows[best], 0)
+    shift = np.take_along_axis(totals[:, :, windows - 1] / windows, best[:, :, None], 2)[..., 0]
+    large = shift * noise >= _minimum_effect(baseline, noise, params)  # the clipped mean
+    holds = (score >= params.threshold) & large
+    return _Tests(baseline=baseline, noise=noise, score=np.where(size > 0, score, 0.0),
+                  holds=holds, size=size, z=z)
+
+
+def _robust_centre(rows: np.ndarray, counts: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Median of each NaN-padded row refined by one Huber step (nearly a mean's efficiency)."""
+    middle = _nan_median(rows)
+    scale = np.maximum(noise, _TINY)[:, None]
+    pull = _clipped((rows - middle[:, None]) / scale, _HUBER)
+    return middle + scale[:, 0] * np.nansum(pull, axis=1) / np.maximum(counts, 1)
 
 
 def _clipped(values: np.ndarray, bound: float) -> np.ndarray:
@@ -260,26 +275,26 @@ def _clipped(values: np.ndarray, bound: float) -> np.ndarray:
     return np.minimum(np.maximum(values, -bound), bound)
 
 
-def _last_true(flags: np.ndarray) -> np.ndarray:
-    """Per row, the column of the last True (flags[:, 0] must be True)."""
-    return flags.shape[1] - 1 - np.argmax(flags[:, ::-1], axis=1)
-
-
 def _fires(series: np.ndarray, tests: _Tests, row: int, params: DetectionParams) -> bool:
-    """Whether the test first holds now: once per CUSUM run, and once per level."""
+    """Whether the test first holds now: once per excursion, and once per level."""
     holds = tests.holds[row]
-    if not holds[-1] or holds[-1 - int(tests.reach[row, -1]):-1].any():
-        return False  # no excursion, or this CUSUM run already alerted
+    if not holds[-1] or holds[-int(tests.size[row, -1]):-1].any():
+        return False  # no excursion, or one that held earlier in the same recent window
     if not holds[:-1].any():
         return True
-    # The test held recently, in another run: while a baseline absorbs a new level the test
-    # flickers. Only a fresh step from the level just before this run alerts again.
+    # The test held in the last `memory` builds, before this window: a new excursion only if
+    # it is, by the same test, a step from the level just before it (not an old one still
+    # being absorbed into the baseline, which lags).
     start = series.size - 1 - _onset(tests, row)
     before = series[max(0, start - params.span):start]
-    if before.size == 0:
+    if before.size < params.persistence:
         return True
-    shift = (1.0 if row == 0 else -1.0) * (np.median(series[start:]) - np.median(before))
-    return bool(shift >= _minimum_effect(tests.baseline[-1], tests.noise[-1], params))
+    noise = tests.noise[-1]
+    centre = float(np.median(before))
+    pushed = (1.0 if row == 0 else -1.0) * _clipped((series[start:] - centre) / noise, params.clip)
+    spread = math.sqrt(1.0 / pushed.size + _CENTRE_VARIANCE / before.size)
+    return bool(pushed.mean() / spread >= params.threshold
+                and pushed.mean() * noise >= _minimum_effect(centre, noise, params))
 
 
 def _minimum_effect(baseline: float | np.ndarray, noise: float | np.ndarray,
@@ -290,10 +305,10 @@ def _minimum_effect(baseline: float | np.ndarray, noise: float | np.ndarray,
 
 def _onset(tests: _Tests, row: int) -> int:
     """Builds back where the current excursion began: its first clearly shifted value."""
-    run = int(tests.run[row, -1])
+    run = int(tests.size[row, -1])
     if run == 0:
         return 0
-    pushed = (1.0 if row == 0 else -1.0) * tests.z[-1, -run:]
+    pushed = (1.0 if row == 0 else -1.0) * tests.z[row, -1, -run:]
     typical = float(np.median(pushed))
     first = int(np.argmax(pushed >= typical / 2)) if typical > 0 else 0
     return run - 1 - first
