@@ -1,15 +1,17 @@
 """Excursion tests and change points over one series: pure functions of numbers (numpy).
 
-The per-build test scans the means of the last 4, 5, 6, … 24 values (clipped, in units of
-the series' own noise) against the robust centre of the `window` values before them, as
-two-sample z statistics. It is stateless — a caller passes the recent history — and yet
-alerts once per excursion: the same test is re-run, from the history alone, on the builds
-before this one, and only the first build of an excursion is a regression / improvement.
-Rationale and measured performance: docs/decisions.md, docs/performance.md ("Detection").
+The per-build test compares the means of the last 6, 12 and 21 values (clipped, in units of
+the series' own noise) with the robust centre of the `window` values before them, as
+two-sample z statistics. It is stateless — a caller passes the recent history — yet alerts
+once per excursion: the test is re-run, from the history alone, on earlier builds, and only
+the first build of an excursion is a regression / improvement. Change points over a whole
+history come from ruptures' binary segmentation. Rationale and measured performance:
+docs/decisions.md and docs/performance.md ("Detection").
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -17,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import ruptures as rpt
+from numpy.lib.stride_tricks import sliding_window_view
 from ruptures.base import BaseCost
 
 Better = Literal["lower", "higher"]
@@ -25,10 +28,11 @@ Direction = Literal["regression", "improvement"]
 
 _MAD_TO_SIGMA = 1.4826  # MAD of Gaussian noise × this = σ
 _HUBER = 1.5  # clipping (in σ) of the one Huber step that refines a median
-_CENTRE_VARIANCE = 1.1  # variance of that centre × n / σ² (Huber at 1.5σ: ~95 % efficient)
+_CENTRE_VARIANCE = 1.1  # variance of that centre × n / σ² (about 95 % efficient, plus margin)
 _WINSOR = 2.5  # differences are capped at this many σ (first guess) in the noise estimate
 _WINSOR_VARIANCE = (math.erf(_WINSOR / math.sqrt(2)) * (1 - _WINSOR**2) + _WINSOR**2
                     - 2 * _WINSOR * math.exp(-_WINSOR**2 / 2) / math.sqrt(2 * math.pi))
+_DOF_PER_DIFFERENCE = 0.5  # degrees of freedom of σ per difference (correlated, winsorized)
 _TINY = 1e-12
 
 
@@ -37,29 +41,30 @@ class DetectionParams:
     """Every knob of the excursion test and of change-point search."""
 
     window: int = 128  # baseline values, before the recent span
-    span: int = 24  # the most recent values: kept out of the baseline, the longest scan
-    scan: tuple[int, ...] = (4, 5, 6, 8, 12, 16, 24)  # lengths of the recent windows tested
-    threshold: float = 3.5  # z of a recent window's mean against the baseline: an excursion
-    persistence: int = 4  # no excursion is shorter: a window shorter than this is not tested
-    memory: int = 96  # an excursion this recent makes a new one prove it is a fresh step
-    latest: int = 0  # if > 0: the centre of the newest baseline values bounds the baseline
-    min_history: int = 20  # fewer earlier values: insufficient_history
+    span: int = 24  # the most recent values, kept out of the baseline
+    scan: tuple[int, ...] = (6, 12, 21)  # lengths of the recent windows tested (≤ span)
+    threshold: float = 3.3  # z of a recent window's mean against the baseline
+    persistence: int = 3  # values of that window beyond the minimum effect, at least
     clip: float = 3.0  # each standardized value is clipped to ±clip: outliers count little
     min_relative: float = 0.01  # smallest practical shift, relative to |baseline|
     min_sigmas: float = 0.5  # smallest practical shift, in noise σ
+    noise_window: int = 256  # values (up to the tested build) whose differences give σ
     noise_floor: float = 1e-6  # σ is at least this × |baseline| (constant series)
+    split: float = 4.0  # z of a level shift inside the baseline window that splits it
+    min_level: int = 16  # values after such a shift before they alone are the baseline
+    min_history: int = 20  # fewer earlier values: insufficient_history
     min_segment: int = 3  # change points: the shortest segment kept
     penalty: float = 3.0  # change points: penalty = penalty × σ̂² × ln n
 
     @property
-    def windows(self) -> tuple[int, ...]:
-        """The recent-window lengths actually tested."""
-        return tuple(sorted({m for m in self.scan if self.persistence <= m <= self.span}))
+    def reach(self) -> int:
+        """How many values one test looks at, up to the tested build."""
+        return max(self.window + self.span, self.noise_window)
 
     @property
     def history_needed(self) -> int:
         """How many earlier values `judge_point` uses; more are ignored."""
-        return self.window + self.span + max(self.memory, self.span) - 1
+        return self.reach + max(self.scan) - 1
 
 
 DEFAULT_PARAMS = DetectionParams()
@@ -73,7 +78,7 @@ class Excursion:
     noise: float  # robust σ of the series (from first differences), floored
     change: float  # value − baseline
     relative_change: float | None  # change / |baseline|; None when the baseline is 0
-    score: float  # z of the recent level: positive = towards a regression, negative = better
+    score: float  # z of the recent level: > 0 towards a regression, < 0 an improvement
     decision: Decision
     started: int  # builds back where the current excursion began (0 = this build)
 
@@ -126,7 +131,7 @@ def change_points(
                                                                   strict=True)]
         steps = [abs(after - before) / max(params.min_relative * abs(before),
                                             params.min_sigmas * noise)
-                 for before, after in zip(medians, medians[1:], strict=False)]
+                 for before, after in itertools.pairwise(medians)]
         weakest = int(np.argmin(steps))
         if steps[weakest] >= 1.0:
             return [_change_point(start, before, after, better) for start, before, after
@@ -148,11 +153,11 @@ def _winsorized(series: np.ndarray, noise: float, params: DetectionParams) -> np
     """series with each value clipped to ±clip σ around the running median of its neighbours."""
     reach = params.min_segment
     padded = np.pad(series, reach, mode="edge")
-    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1), axis=1)
+    local = np.median(sliding_window_view(padded, 2 * reach + 1), axis=1)
     return local + _clipped(series - local, params.clip * noise)
 
 
-class _SquaredError(BaseCost):  # type: ignore[misc]
+class _SquaredError(BaseCost):
     """ruptures' L2 cost from cumulative sums: O(1) per segment instead of O(length)."""
 
     model = "l2_cumulative"
@@ -184,13 +189,9 @@ def judge_point(
     series = np.append(recent, float(value))
     if recent.size < params.min_history:
         return _insufficient(recent, float(value), params)
-    last = series.size - 1
-    # every build of the recent span (one excursion alerts once), and a sample of older ones
-    older = np.arange(last - params.span - params.persistence, last - params.memory - 1,
-                      -params.persistence)[::-1]
-    ends = np.concatenate([older, np.arange(last - params.span, last + 1)])
-    tests = _tests(series, ends[ends >= params.min_history], params)
-    fired = [_fires(series, tests, row, params) for row in (0, 1)]
+    first = max(params.min_history, series.size - 1 - max(params.scan))
+    tests = _tests(series, np.arange(first, series.size), params)
+    fired = [_fires(tests, row) for row in (0, 1)]
     worse = 0 if better == "lower" else 1  # row 0 of the tests looks upwards, row 1 downwards
     scores = tests.score[:, -1]
     decision: Decision = "ok"
@@ -201,7 +202,7 @@ def judge_point(
     leading = worse if scores[worse] >= scores[1 - worse] else 1 - worse
     score = float(scores[worse] if leading == worse else -scores[1 - worse])
     started = _onset(tests, leading) if scores[leading] > 0 else 0
-    baseline = float(tests.baseline[leading, -1])
+    baseline = float(tests.baseline[-1])
     change = float(value) - baseline
     return Excursion(
         baseline=baseline, noise=float(tests.noise[-1]), change=change,
@@ -214,12 +215,12 @@ def judge_point(
 class _Tests:
     """The excursion test evaluated at several ends."""
 
-    baseline: np.ndarray  # [direction (up, down), end]: what each direction is judged against
+    baseline: np.ndarray  # [end]
     noise: np.ndarray  # [end]
-    score: np.ndarray  # [direction, end]: z of the most telling recent window
+    score: np.ndarray  # [direction (up, down), end]: z of the most telling recent window
     holds: np.ndarray  # [direction, end]: an excursion (score ≥ threshold, large enough)
     size: np.ndarray  # [direction, end]: length of that window
-    z: np.ndarray  # [direction, end, span]: standardized, clipped recent values
+    z: np.ndarray  # [end, span]: standardized, clipped recent values
 
 
 def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Tests:
@@ -228,38 +229,74 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     base_len = np.minimum(params.window,
                           np.maximum(length - params.span, (length + 1) // 2))
     span_len = np.minimum(params.span, length - base_len)
-    base_start = length - span_len - base_len
-    recent_len = np.minimum(params.latest, base_len)
-    base = _padded(series, base_start, base_len, params.window, align="left")
-    recent = _padded(series, length - span_len - recent_len, recent_len, max(params.latest, 1),
-                     "left")
-    tail = _padded(series, length - span_len, span_len, params.span, align="right")
-    stretch = _padded(series, base_start, base_len + span_len,
-                      params.window + params.span, align="left")
-    noise = _row_noise(stretch)
-    centre = _robust_centre(base, base_len, noise)
-    noise = np.maximum(noise, np.maximum(params.noise_floor * np.abs(centre), _TINY))
-    # Each direction is judged against the less favourable of the whole window's centre and
-    # its newest values' centre: a level that the window is still absorbing raises no alert.
-    latest = _robust_centre(recent, recent_len, noise) if params.latest else centre
-    baseline = np.stack([np.maximum(centre, latest), np.minimum(centre, latest)])
+    # Rows of values ending just before each stop; the baseline of a short history starts
+    # at its first value, so the NaN before the series is exactly what is not part of it.
+    reach = params.reach
+    views = sliding_window_view(np.concatenate([np.full(reach, np.nan), series]), reach)
+
+    def before(stops: np.ndarray, width: int) -> np.ndarray:
+        return views[stops, reach - width:]
+
+    base = before(length - span_len, params.window)
+    stretch = before(length, params.noise_window)
+    tail = before(length, params.span)
+    tail = np.where(np.arange(params.span) >= params.span - span_len[:, None], tail, np.nan)
+    noise = np.maximum(_row_noise(stretch),
+                       np.maximum(params.noise_floor * np.abs(_nan_median(base)), _TINY))
+    base, base_len = _current_level(base, base_len, noise, params)
+    baseline = _robust_centre(base, base_len, noise)
     sign = np.array([1.0, -1.0])[:, None, None]
-    z = _clipped((tail[None] - baseline[:, :, None]) / noise[:, None], params.clip)
-    pushed = np.where(np.isnan(z), 0.0, sign * z)
+    z = _clipped((tail - baseline[:, None]) / noise[:, None], params.clip)
+    pushed = np.where(np.isnan(z), 0.0, sign * z[None])
     totals = np.cumsum(pushed[:, :, ::-1], axis=2)  # sums of the last 1, 2, … values
-    windows = np.array(params.windows)
+    windows = np.array(sorted(m for m in params.scan if m <= params.span))
     usable = windows[None, :] <= span_len[:, None]  # [end, window]
     spread = np.sqrt(1.0 / windows[None, :] + _CENTRE_VARIANCE / base_len[:, None])
-    stats = totals[:, :, windows - 1] / windows / spread  # [direction, end, window]
-    stats = np.where(usable, stats, -np.inf)
-    best = np.argmax(stats, axis=2)
+    means = totals[:, :, windows - 1] / windows  # [row, end, window], in σ
+    # σ is itself estimated: widen like a Student t (Cornish-Fisher) for its few differences
+    freedom = _DOF_PER_DIFFERENCE * (np.minimum(length, params.noise_window) - 1)
+    widen = 1.0 + (params.threshold**2 + 1.0) / (4.0 * freedom)
+    stats = np.where(usable, means / (spread * widen[:, None]), -np.inf)
+    best = np.argmax(stats, axis=2)[:, :, None]
     score = np.max(stats, axis=2)
-    size = np.where(np.isfinite(score), windows[best], 0)
-    shift = np.take_along_axis(totals[:, :, windows - 1] / windows, best[:, :, None], 2)[..., 0]
-    large = shift * noise >= _minimum_effect(baseline, noise, params)  # the clipped mean
-    holds = (score >= params.threshold) & large
+    size = np.where(np.isfinite(score), windows[best[..., 0]], 0)
+    effect = (_minimum_effect(baseline, noise, params) / noise)[None, :]  # in σ
+    beyond = np.cumsum(pushed[:, :, ::-1] >= effect[:, :, None], axis=2)[:, :, windows - 1]
+    holds = ((score >= params.threshold)
+             & (np.take_along_axis(means, best, 2)[..., 0] >= effect)  # the clipped mean
+             & (np.take_along_axis(beyond, best, 2)[..., 0] >= params.persistence))
     return _Tests(baseline=baseline, noise=noise, score=np.where(size > 0, score, 0.0),
                   holds=holds, size=size, z=z)
+
+
+def _current_level(base: np.ndarray, counts: np.ndarray, noise: np.ndarray,
+                   params: DetectionParams) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline values of the current level: after a clear shift inside the window.
+
+    A level that moved inside the baseline window is, once `min_level` values long, the
+    baseline on its own (so the test forgets an old excursion at once instead of slowly);
+    until then the values before the shift are.
+    """
+    middle = _nan_median(base)
+    values = np.nan_to_num(_clipped((base - middle[:, None]) / noise[:, None], params.clip))
+    present = ~np.isnan(base)
+    sums = np.cumsum(values[:, ::-1], axis=1)[:, ::-1]  # sums of the last n values
+    counts_after = np.cumsum(present[:, ::-1], axis=1)[:, ::-1]
+    cuts = np.arange(params.min_level // 2, base.shape[1], params.min_level // 2)  # columns
+    later, number = sums[:, cuts], counts_after[:, cuts]
+    earlier, rest = sums[:, :1] - later, counts[:, None] - number
+    valid = (number >= params.min_level // 2) & (rest >= params.min_level)
+    gap = (later / np.maximum(number, 1) - earlier / np.maximum(rest, 1))
+    z = np.where(valid, np.abs(gap) / np.sqrt(1.0 / np.maximum(number, 1)
+                                             + 1.0 / np.maximum(rest, 1)), 0.0)
+    best = np.argmax(z, axis=1)
+    shifted = z[np.arange(z.shape[0]), best] >= params.split
+    cut = cuts[best]  # first column of the later level
+    keep_later = number[np.arange(z.shape[0]), best] >= params.min_level
+    columns = np.arange(base.shape[1])[None, :]
+    keep = np.where(keep_later[:, None], columns >= cut[:, None], columns < cut[:, None])
+    kept = np.where(shifted[:, None] & ~keep, np.nan, base)
+    return kept, np.sum(~np.isnan(kept), axis=1)
 
 
 def _robust_centre(rows: np.ndarray, counts: np.ndarray, noise: np.ndarray) -> np.ndarray:
@@ -267,7 +304,8 @@ def _robust_centre(rows: np.ndarray, counts: np.ndarray, noise: np.ndarray) -> n
     middle = _nan_median(rows)
     scale = np.maximum(noise, _TINY)[:, None]
     pull = _clipped((rows - middle[:, None]) / scale, _HUBER)
-    return middle + scale[:, 0] * np.nansum(pull, axis=1) / np.maximum(counts, 1)
+    total = np.nansum if np.isnan(rows[:, 0]).any() else np.sum
+    return middle + scale[:, 0] * total(pull, axis=1) / np.maximum(counts, 1)
 
 
 def _clipped(values: np.ndarray, bound: float) -> np.ndarray:
@@ -275,26 +313,10 @@ def _clipped(values: np.ndarray, bound: float) -> np.ndarray:
     return np.minimum(np.maximum(values, -bound), bound)
 
 
-def _fires(series: np.ndarray, tests: _Tests, row: int, params: DetectionParams) -> bool:
-    """Whether the test first holds now: once per excursion, and once per level."""
+def _fires(tests: _Tests, row: int) -> bool:
+    """Whether the test holds now and held nowhere earlier in its most telling window."""
     holds = tests.holds[row]
-    if not holds[-1] or holds[-int(tests.size[row, -1]):-1].any():
-        return False  # no excursion, or one that held earlier in the same recent window
-    if not holds[:-1].any():
-        return True
-    # The test held in the last `memory` builds, before this window: a new excursion only if
-    # it is, by the same test, a step from the level just before it (not an old one still
-    # being absorbed into the baseline, which lags).
-    start = series.size - 1 - _onset(tests, row)
-    before = series[max(0, start - params.span):start]
-    if before.size < params.persistence:
-        return True
-    noise = tests.noise[-1]
-    centre = float(np.median(before))
-    pushed = (1.0 if row == 0 else -1.0) * _clipped((series[start:] - centre) / noise, params.clip)
-    spread = math.sqrt(1.0 / pushed.size + _CENTRE_VARIANCE / before.size)
-    return bool(pushed.mean() / spread >= params.threshold
-                and pushed.mean() * noise >= _minimum_effect(centre, noise, params))
+    return bool(holds[-1] and not holds[-int(tests.size[row, -1]):-1].any())
 
 
 def _minimum_effect(baseline: float | np.ndarray, noise: float | np.ndarray,
@@ -308,26 +330,19 @@ def _onset(tests: _Tests, row: int) -> int:
     run = int(tests.size[row, -1])
     if run == 0:
         return 0
-    pushed = (1.0 if row == 0 else -1.0) * tests.z[row, -1, -run:]
+    pushed = (1.0 if row == 0 else -1.0) * tests.z[-1, -run:]
     typical = float(np.median(pushed))
     first = int(np.argmax(pushed >= typical / 2)) if typical > 0 else 0
     return run - 1 - first
 
 
-def _padded(series: np.ndarray, starts: np.ndarray, lengths: np.ndarray, width: int,
-            align: Literal["left", "right"]) -> np.ndarray:
-    """Rows series[start:start + length], NaN-padded to width (on the right or the left)."""
-    columns = np.arange(width)[None, :]
-    offset = columns if align == "left" else columns - (width - lengths[:, None])
-    inside = (offset >= 0) & (offset < lengths[:, None])
-    index = np.minimum(np.maximum(starts[:, None] + offset, 0), series.size - 1)
-    return np.where(inside, series[index], np.nan)
-
-
 def _nan_median(rows: np.ndarray) -> np.ndarray:
     """Median along the last axis, ignoring NaN (NaN where all are NaN)."""
+    ordered = np.sort(rows, axis=-1)  # NaN sorts last; np.median is slower on short rows
+    width = rows.shape[-1]
+    if not np.isnan(ordered[..., -1]).any():
+        return (ordered[..., (width - 1) // 2] + ordered[..., width // 2]) / 2
     count = np.sum(~np.isnan(rows), axis=-1, keepdims=True)
-    ordered = np.sort(rows, axis=-1)  # NaN sorts last
     lower = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0), axis=-1)
     upper = np.take_along_axis(ordered, np.minimum(count // 2, rows.shape[-1] - 1), axis=-1)
     return np.where(count > 0, (lower + upper) / 2, np.nan)[..., 0]
@@ -337,13 +352,15 @@ def _row_noise(rows: np.ndarray) -> np.ndarray:
     """robust_noise of each NaN-padded row."""
     diffs = np.diff(rows, axis=1)
     deviations = np.abs(diffs - _nan_median(diffs)[:, None])
-    count = np.maximum(np.sum(~np.isnan(deviations), axis=1), 1)
+    padded = bool(np.isnan(deviations[:, 0]).any())  # NaN pads the front of short rows
+    total = np.nansum if padded else np.sum
+    count = np.maximum(np.sum(~np.isnan(deviations), axis=1), 1) if padded else diffs.shape[1]
     rough = _MAD_TO_SIGMA * _nan_median(deviations)
-    fallback = np.nansum(deviations, axis=1) / count * math.sqrt(math.pi / 2)
+    fallback = total(deviations, axis=1) / count * math.sqrt(math.pi / 2)
     rough = np.where(rough > 0, rough, fallback)
     # one winsorized-RMS step: nearly the efficiency of a standard deviation, still robust
     capped = np.minimum(deviations, _WINSOR * rough[:, None])
-    return np.sqrt(np.nansum(capped * capped, axis=1) / count / _WINSOR_VARIANCE / 2)
+    return np.sqrt(total(capped * capped, axis=1) / count / _WINSOR_VARIANCE / 2)
 
 
 def _insufficient(recent: np.ndarray, value: float, params: DetectionParams) -> Excursion:

@@ -103,7 +103,8 @@ def _spec_reason(point: SeriesPoint, level: str, spec: Spec, metric: str, unit: 
     suffix = f" {unit}" if unit else ""
     target = f"{spec.operator} {spec.threshold:.4g}{suffix}"
     if level == "fail":
-        return f"{metric} = {point.value:.4g}{suffix} fails the minimum spec ({target}, {spec.name})"
+        return (f"{metric} = {point.value:.4g}{suffix} fails the minimum spec "
+                f"({target}, {spec.name})")
     return (f"{metric} = {point.value:.4g}{suffix} meets only the minimum spec "
             f"({target}, {spec.name}), not design")
 
