@@ -50,9 +50,10 @@ def judge_and_store(
         result = judge(measurement, catalog)
         metric = catalog.get(measurement.metric)
         key = series_key(measurement.metric, measurement.dimensions, baseline_branch)
-        rows = _since(history.get(key, []), restarts.get(key))
+        rows = [row for row in _since(history.get(key, []), restarts.get(key))
+                if row.get("value") is not None]  # `started` counts builds with a value
         if metric is not None and measurement.value is not None:
-            values = [row["value"] for row in rows if row.get("value") is not None]
+            values = [row["value"] for row in rows]
             excursion = judge_point(values, measurement.value, metric.better)
             result = replace(result, excursion=excursion.to_json())
             alerts.extend(alerts_for(submission, result, metric, rows, catalog.default_branch,

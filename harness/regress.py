@@ -25,6 +25,7 @@ from ruptures.base import BaseCost
 Better = Literal["lower", "higher"]
 Decision = Literal["ok", "regression", "improvement", "insufficient_history"]
 Direction = Literal["regression", "improvement"]
+Values = Sequence[float] | np.ndarray
 
 _MAD_TO_SIGMA = 1.4826  # MAD of Gaussian noise × this = σ
 _HUBER = 1.5  # clipping (in σ) of the one Huber step that refines a median
@@ -111,7 +112,7 @@ def robust_noise(values: np.ndarray) -> float:
 
 
 def change_points(
-    values: Sequence[float], better: Better, params: DetectionParams = DEFAULT_PARAMS,
+    values: Values, better: Better, params: DetectionParams = DEFAULT_PARAMS,
 ) -> list[ChangePoint]:
     """Lasting level shifts over a whole history (binary segmentation, L2, robust penalty)."""
     series = np.asarray(values, dtype=float)
@@ -178,7 +179,7 @@ class _SquaredError(BaseCost):
 
 
 def judge_point(
-    history: Sequence[float], value: float, better: Better,
+    history: Values, value: float, better: Better,
     params: DetectionParams = DEFAULT_PARAMS,
 ) -> Excursion:
     """Judge value against the earlier values of its series (oldest first); O(window)."""
@@ -257,14 +258,16 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     freedom = _DOF_PER_DIFFERENCE * (np.minimum(length, params.noise_window) - 1)
     widen = 1.0 + (params.threshold**2 + 1.0) / (4.0 * freedom)
     stats = np.where(usable, means / (spread * widen[:, None]), -np.inf)
-    best = np.argmax(stats, axis=2)[:, :, None]
     score = np.max(stats, axis=2)
-    size = np.where(np.isfinite(score), windows[best[..., 0]], 0)
-    effect = (_minimum_effect(baseline, noise, params) / noise)[None, :]  # in σ
-    beyond = np.cumsum(pushed[:, :, ::-1] >= effect[:, :, None], axis=2)[:, :, windows - 1]
-    holds = ((score >= params.threshold)
-             & (np.take_along_axis(means, best, 2)[..., 0] >= effect)  # the clipped mean
-             & (np.take_along_axis(beyond, best, 2)[..., 0] >= params.persistence))
+    size = np.where(np.isfinite(score), windows[np.argmax(stats, axis=2)], 0)
+    # practical significance, in the series' unit (unclipped: σ may be tiny or floored)
+    effect = _minimum_effect(baseline, noise, params)[None, :, None]
+    shifted = sign * (tail - baseline[:, None])[None]  # [direction, end, span]
+    inside = np.arange(params.span) >= params.span - size[:, :, None]
+    level = _nan_median(np.where(inside, shifted, np.nan))
+    beyond = np.sum(inside & (shifted >= effect), axis=2)
+    holds = ((score >= params.threshold) & (level >= effect[..., 0])
+             & (beyond >= params.persistence))
     return _Tests(baseline=baseline, noise=noise, score=np.where(size > 0, score, 0.0),
                   holds=holds, size=size, z=z)
 
@@ -319,21 +322,18 @@ def _fires(tests: _Tests, row: int) -> bool:
     return bool(holds[-1] and not holds[-int(tests.size[row, -1]):-1].any())
 
 
-def _minimum_effect(baseline: float | np.ndarray, noise: float | np.ndarray,
-                    params: DetectionParams) -> float | np.ndarray:
+def _minimum_effect(baseline: np.ndarray, noise: np.ndarray, params: DetectionParams
+                    ) -> np.ndarray:
     """The smallest shift of the level that matters."""
     return np.maximum(params.min_relative * np.abs(baseline), params.min_sigmas * noise)
 
 
 def _onset(tests: _Tests, row: int) -> int:
-    """Builds back where the current excursion began: its first clearly shifted value."""
-    run = int(tests.size[row, -1])
-    if run == 0:
-        return 0
-    pushed = (1.0 if row == 0 else -1.0) * tests.z[-1, -run:]
-    typical = float(np.median(pushed))
-    first = int(np.argmax(pushed >= typical / 2)) if typical > 0 else 0
-    return run - 1 - first
+    """Builds back where the current excursion began: the start of the most telling suffix."""
+    pushed = (1.0 if row == 0 else -1.0) * tests.z[-1]
+    pushed = pushed[~np.isnan(pushed)]
+    suffix = np.cumsum(pushed[::-1])  # sums of the last 1, 2, … values
+    return int(np.argmax(suffix / np.sqrt(np.arange(1, suffix.size + 1))))
 
 
 def _nan_median(rows: np.ndarray) -> np.ndarray:

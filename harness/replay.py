@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # numpy and the catalog (pydantic, astropy) load when the com
 
 DEFAULT_BRANCH = "main"
 COLUMNS = ("build_id", "time", "value")
-# The same rule as the worker's spec alerts: minimum or fail, and worse than the build before.
-VERDICT_RANK = {"stretch": 0, "design": 1, "none": 1, "minimum": 2, "fail": 3}
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
@@ -47,28 +45,32 @@ def replay_series(
     from harness.regress import DEFAULT_PARAMS, judge_point
 
     params = params or DEFAULT_PARAMS
-    if specs:
+    if specs:  # the worker's spec rule, with nobody triaging: an alert stays open
+        from harness.alert_rules import SPEC_MEMORY, VERDICT_RANK
         from harness.verify import verdict
     values: list[float] = []  # the default branch's history
     builds: list[str] = []
-    previous_verdict = "none"
+    ranks: list[int] = []  # verdict ranks of the default branch's builds
+    open_rank = 0  # the worst spec alert raised so far
     for point in points:
         excursion = judge_point(values, point.value, better, params)
         base = _fields(point, excursion, builds)
         if excursion.decision in ("regression", "improvement"):
             yield {"build_id": point.build_id, "kind": excursion.decision,
-                   "reason": _excursion_reason(point, excursion, base, metric, unit), **base}
+                   "reason": _excursion_reason(point, excursion, base, metric, unit,
+                                               default_branch), **base}
         if point.branch != default_branch:
             continue
         if specs:
             level, spec = verdict(point.value, specs, {})
             rank = VERDICT_RANK[level]
-            if spec is not None and rank >= 2 and rank > VERDICT_RANK[previous_verdict]:
+            if spec is not None and rank >= 2 and rank > max([open_rank, *ranks[-SPEC_MEMORY:]]):
+                open_rank = rank
                 yield {"build_id": point.build_id, "kind": "spec",
                        "reason": _spec_reason(point, level, spec, metric, unit),
                        **base, "verdict": level, "spec": spec.name,
                        "threshold": spec.threshold}
-            previous_verdict = level
+            ranks.append(rank)
         values.append(point.value)
         builds.append(point.build_id)
 
@@ -84,18 +86,20 @@ def _fields(point: SeriesPoint, excursion: Excursion, builds: Sequence[str]) -> 
 
 
 def _excursion_reason(point: SeriesPoint, excursion: Excursion, base: dict[str, Any],
-                      metric: str, unit: str) -> str:
+                      metric: str, unit: str, default_branch: str) -> str:
     """A sentence: what moved, by how much, against which baseline, since when."""
     suffix = f" {unit}" if unit else ""
     relative = excursion.relative_change
     share = f" ({relative:+.1%})" if relative is not None else ""
+    moved = "rose" if excursion.change >= 0 else "fell"
     worse = "worse" if excursion.decision == "regression" else "better"
-    since = (f"at build {base['started_build']}, {excursion.started} build(s) earlier"
-             if excursion.started else "at this build")
-    return (f"{metric} moved {excursion.change:+.4g}{suffix}{share} to {point.value:.4g}{suffix}, "
-            f"{worse} than its baseline {excursion.baseline:.4g}{suffix} (robust centre of the "
-            f"recent default-branch history, noise σ {excursion.noise:.3g}{suffix}); "
-            f"the excursion began {since} (CUSUM {abs(excursion.score):.1f}σ)")
+    since = (f"build {base['started_build']}, {excursion.started} build(s) earlier"
+             if excursion.started else "this build")
+    return (f"{metric} {moved} by {abs(excursion.change):.4g}{suffix}{share} to "
+            f"{point.value:.4g}{suffix}, {worse} than its baseline {excursion.baseline:.4g}"
+            f"{suffix} (robust centre of the previous builds on {default_branch}, noise σ "
+            f"{excursion.noise:.3g}{suffix}); the shift began at {since} "
+            f"(z = {abs(excursion.score):.1f})")
 
 
 def _spec_reason(point: SeriesPoint, level: str, spec: Spec, metric: str, unit: str) -> str:

@@ -1,0 +1,158 @@
+"""Excursion tests and change points on literal and seeded series."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from harness.regress import (
+    DEFAULT_PARAMS,
+    Better,
+    ChangePoint,
+    DetectionParams,
+    Excursion,
+    change_points,
+    judge_point,
+)
+
+
+def noise(n: int, seed: int = 4, level: float = 100.0, sigma: float = 1.0) -> list[float]:
+    """Gaussian noise around a level, reproducible."""
+    return list(level + sigma * np.random.default_rng(seed).standard_normal(n))
+
+
+def with_step(values: list[float], at: int, by: float) -> list[float]:
+    """values shifted by `by` from index `at` on."""
+    return [v + (by if i >= at else 0.0) for i, v in enumerate(values)]
+
+
+def judged(values: list[float], better: Better = "lower") -> list[Excursion]:
+    """Each value judged against the values before it, as the worker does build by build."""
+    return [judge_point(values[:i], values[i], better) for i in range(len(values))]
+
+
+def alerts(excursions: list[Excursion]) -> list[tuple[int, str, int]]:
+    """(index, decision, index where it started) of every alerting build."""
+    return [(i, e.decision, i - e.started) for i, e in enumerate(excursions)
+            if e.decision in ("regression", "improvement")]
+
+
+def test_a_3_sigma_step_alerts_once_at_the_step() -> None:
+    excursions = judged(with_step(noise(220), at=150, by=3.0))
+    assert len(alerts(excursions)) == 1
+    index, decision, started = alerts(excursions)[0]
+    assert decision == "regression"
+    assert 150 <= index <= 155
+    assert started == 150
+
+
+def test_later_builds_at_the_new_level_are_ok_with_the_score_still_showing() -> None:
+    excursions = judged(with_step(noise(220), at=150, by=3.0))
+    index = alerts(excursions)[0][0]
+    later = excursions[index + 1:index + 20]
+    assert {e.decision for e in later} == {"ok"}
+    assert all(e.score > DEFAULT_PARAMS.threshold for e in later)
+    assert np.mean([e.change for e in later]) == pytest.approx(3.0, abs=0.6)
+
+
+def test_a_lone_outlier_does_not_alert() -> None:
+    values = noise(200)
+    values[150] += 15.0
+    assert alerts(judged(values)) == []
+    assert judge_point(values[:150], values[150], "lower").decision == "ok"
+
+
+def test_a_step_in_the_better_direction_is_an_improvement() -> None:
+    found = alerts(judged(with_step(noise(220), at=150, by=-3.0)))
+    assert [(decision, started) for _, decision, started in found] == [("improvement", 150)]
+
+
+def test_higher_is_better_turns_a_drop_into_a_regression() -> None:
+    found = alerts(judged(with_step(noise(220), at=150, by=-3.0), better="higher"))
+    assert [(decision, started) for _, decision, started in found] == [("regression", 150)]
+
+
+def test_after_acknowledgement_the_new_level_is_the_baseline() -> None:
+    values = with_step(noise(260), at=150, by=3.0)
+    since = values[150:]  # what the worker passes once the regression is acknowledged
+    excursions = [judge_point(since[:i], since[i], "lower") for i in range(len(since))]
+    needed = DEFAULT_PARAMS.min_history
+    assert {e.decision for e in excursions[:needed]} == {"insufficient_history"}
+    assert {e.decision for e in excursions[needed:]} == {"ok"}
+    assert excursions[-1].baseline == pytest.approx(103.0, abs=0.5)
+
+
+def test_too_little_history_is_insufficient() -> None:
+    for history in ([], [1.0], noise(DEFAULT_PARAMS.min_history - 1)):
+        excursion = judge_point(history, 120.0, "lower")
+        assert excursion.decision == "insufficient_history"
+        assert excursion.score == 0.0 and excursion.started == 0
+
+
+def test_a_constant_series_has_a_floored_noise_and_alerts_on_a_real_shift() -> None:
+    flat = [50.0] * 60
+    quiet = judge_point(flat, 50.0, "lower")
+    assert quiet.decision == "ok" and quiet.change == 0.0 and quiet.noise > 0.0
+    shifted = judged(flat + [51.0] * 10)  # +2 %, above the 1 % minimum effect
+    assert [(d, s) for _, d, s in alerts(shifted)] == [("regression", 60)]
+
+
+def test_a_shift_below_the_minimum_effect_is_not_an_alert() -> None:
+    params = DetectionParams(min_relative=0.05)  # 5 % of the baseline, here 5σ
+    values = with_step(noise(220), at=150, by=3.0)
+    excursions = [judge_point(values[:i], values[i], "lower", params) for i in range(220)]
+    assert alerts(excursions) == []
+
+
+def test_a_literal_series_with_a_step() -> None:
+    calm = [10.1, 9.9, 10.0, 10.2, 9.8, 10.0, 10.1, 9.9, 10.0, 10.0] * 4
+    high = [11.1, 10.9, 11.0, 11.2, 10.8, 11.0, 11.1, 10.9]
+    assert [(d, s) for _, d, s in alerts(judged(calm + high))] == [("regression", 40)]
+
+
+def test_only_the_recent_history_counts() -> None:
+    values = with_step(noise(DEFAULT_PARAMS.history_needed + 400), at=20, by=50.0)
+    recent = values[-DEFAULT_PARAMS.history_needed:]
+    assert judge_point(values, 101.0, "lower") == judge_point(recent, 101.0, "lower")
+
+
+def test_non_finite_history_is_ignored_and_a_non_finite_value_refused() -> None:
+    values = noise(100)
+    assert judge_point([*values, float("nan")], 100.0, "lower") == judge_point(
+        values, 100.0, "lower")
+    with pytest.raises(ValueError, match="finite"):
+        judge_point(values, float("inf"), "lower")
+
+
+def test_an_excursion_is_json() -> None:
+    data = json.loads(json.dumps(judge_point(noise(100), 104.0, "lower").to_json()))
+    assert set(data) == {"baseline", "noise", "change", "relative_change", "score",
+                         "decision", "started"}
+    assert data["change"] == pytest.approx(104.0 - data["baseline"])
+
+
+def test_change_points_finds_both_steps_of_a_two_step_series() -> None:
+    values = with_step(with_step(noise(300, seed=5), at=100, by=3.0), at=200, by=-5.0)
+    found = change_points(values, "lower")
+    assert [c.direction for c in found] == ["regression", "improvement"]
+    assert [abs(c.index - at) <= 2 for c, at in zip(found, (100, 200), strict=True)] == [
+        True, True]
+    assert found[0].before == pytest.approx(100.0, abs=0.5)
+    assert found[0].after == pytest.approx(103.0, abs=0.5)
+    assert found[1].change == pytest.approx(-5.0, abs=0.6)
+
+
+def test_change_points_of_pure_noise_and_of_outliers_are_none() -> None:
+    values = noise(2000, seed=6)
+    for index in (300, 301, 900, 1500):
+        values[index] += 12.0
+    assert change_points(values, "lower") == []
+    assert change_points([1.0, 1.0], "lower") == []
+
+
+def test_a_change_point_is_json() -> None:
+    point = ChangePoint(index=3, before=1.0, after=2.0, change=1.0, relative_change=1.0,
+                        direction="regression")
+    assert json.loads(json.dumps(point.to_json()))["index"] == 3
