@@ -8,15 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.catalog.loader import (
-    _build_metrics,
-    _DimensionDoc,
-    _MetricDoc,
-    _problems,
-    _RawSpec,
-    _RequirementDoc,
-    _SettingsDoc,
-)
+from harness.catalog.documents import DimensionDoc, MetricDoc, RequirementDoc, SettingsDoc
+from harness.catalog.loader import _build_metrics, _problems, _RawSpec
 from harness.catalog.model import METRIC_NAME, Catalog, Metric, Spec
 from harness.errors import InvalidInput, Problem
 
@@ -26,7 +19,7 @@ def metrics_from_json(
 ) -> tuple[Metric, ...]:
     """Job-style definitions → metrics with specs; raises InvalidInput with paths."""
     problems: list[Problem] = []
-    metric_docs: dict[str, tuple[str, _MetricDoc]] = {}
+    metric_docs: dict[str, tuple[str, MetricDoc]] = {}
     for index, body in enumerate(metrics):
         where = f"metrics[{index}]"
         if not isinstance(body, dict) or not METRIC_NAME.match(str(body.get("name", ""))):
@@ -35,7 +28,7 @@ def metrics_from_json(
         fields = {key: value for key, value in body.items() if key != "name"}
         fields.setdefault("dimensions", list(catalog.dimensions))
         try:
-            metric_docs[body["name"]] = (where, _MetricDoc.model_validate(fields))
+            metric_docs[body["name"]] = (where, MetricDoc.model_validate(fields))
         except ValidationError as error:
             problems.extend(_problems(error, where))
     raw_specs = []
@@ -52,11 +45,11 @@ def metrics_from_json(
         fields = {key: value for key, value in body.items() if key not in ("type", "name")}
         raw_specs.append(_RawSpec(where, metric.split(".")[0],
                                   {**fields, "name": short, "metric": metric}))
-    settings = _SettingsDoc(
+    settings = SettingsDoc(
         default_branch=catalog.default_branch,
-        dimensions={name: _DimensionDoc(description=d.description, aliases=list(d.aliases))
+        dimensions={name: DimensionDoc(description=d.description, aliases=list(d.aliases))
                     for name, d in catalog.dimensions.items()},
-        requirements={rid: _RequirementDoc(title=r.title, document=r.document)
+        requirements={rid: RequirementDoc(title=r.title, document=r.document)
                       for rid, r in catalog.requirements.items()},
     )
     built = _build_metrics(metric_docs, raw_specs, settings, problems)

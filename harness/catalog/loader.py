@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
+from harness.catalog.documents import (
+    MetricDoc,
+    SettingsDoc,
+    SpecDoc,
+)
 from harness.catalog.model import (
     LEVELS,
     METRIC_NAME,
@@ -21,73 +26,9 @@ from harness.catalog.model import (
     parse_cadence,
 )
 from harness.errors import CatalogError, Problem
-from harness.units import UnitProblem, converter, parse_unit
+from harness.units import UnitProblem, converter
 
 SETTINGS_FILE = "_catalog.yaml"
-
-# --- YAML documents, validated with pydantic ---------------------------------------------
-
-
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _DimensionDoc(_Doc):
-    description: str = ""
-    aliases: list[str] = []
-
-
-class _RequirementDoc(_Doc):
-    title: str = ""
-    document: str = ""
-    url: str = ""
-
-
-class _SettingsDoc(_Doc):
-    default_branch: str = "main"
-    dimensions: dict[str, _DimensionDoc] = {}
-    requirements: dict[str, _RequirementDoc] = {}
-
-
-class _MetricDoc(_Doc):
-    description: str = ""
-    display_name: str = ""
-    unit: str
-    better: Literal["lower", "higher"] | None = None
-    dimensions: list[str] = []
-    requirements: list[str] = []
-    reference: dict[str, str | int] = {}
-    tags: list[str] = []
-    cadence: str | None = None
-
-    @field_validator("cadence")
-    @classmethod
-    def _duration(cls, cadence: str | None) -> str | None:
-        if cadence is not None:
-            parse_cadence(cadence)
-        return cadence
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, unit: str) -> str:
-        parse_unit(unit)
-        return unit
-
-
-class _ThresholdDoc(_Doc):
-    value: float = Field(allow_inf_nan=False)
-    unit: str | None = None
-    operator: Literal["<", "<=", ">", ">=", "==", "!="]
-
-
-class _SpecDoc(_Doc):
-    name: str
-    metric: str
-    threshold: _ThresholdDoc
-    tags: list[str] = []
-    metadata_query: dict[str, str | int | float | list[str | int | float]] = {}
-    description: str = ""
-
 
 def _problems(error: ValidationError, where: str) -> list[Problem]:
     problems = []
@@ -137,23 +78,23 @@ def load_catalog(directory: Path) -> Catalog:
     )
 
 
-def _load_settings(directory: Path, problems: list[Problem]) -> _SettingsDoc:
+def _load_settings(directory: Path, problems: list[Problem]) -> SettingsDoc:
     path = directory / SETTINGS_FILE
     if not path.exists():
-        return _SettingsDoc()
+        return SettingsDoc()
     docs = _read_yaml(path, directory, problems)
     try:
-        return _SettingsDoc.model_validate(docs[0] if docs else {})
+        return SettingsDoc.model_validate(docs[0] if docs else {})
     except ValidationError as error:
         problems.extend(_problems(error, SETTINGS_FILE))
-        return _SettingsDoc()
+        return SettingsDoc()
 
 
 def _load_metric_docs(
     directory: Path, problems: list[Problem]
-) -> dict[str, tuple[str, _MetricDoc]]:
+) -> dict[str, tuple[str, MetricDoc]]:
     """Metric name → (`file.key` it came from, document)."""
-    found: dict[str, tuple[str, _MetricDoc]] = {}
+    found: dict[str, tuple[str, MetricDoc]] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
@@ -173,7 +114,7 @@ def _load_metric_docs(
                     Problem(f"{where}.{key}", f"not a metric name of package {package}"))
                 continue
             try:
-                doc = _MetricDoc.model_validate(body if body is not None else {})
+                doc = MetricDoc.model_validate(body if body is not None else {})
             except ValidationError as error:
                 problems.extend(_problems(error, f"{where}.{key}"))
                 continue
@@ -316,9 +257,9 @@ def _merge(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _build_metrics(
-    metric_docs: Mapping[str, tuple[str, _MetricDoc]],
+    metric_docs: Mapping[str, tuple[str, MetricDoc]],
     spec_docs: list[_RawSpec],
-    settings: _SettingsDoc,
+    settings: SettingsDoc,
     problems: list[Problem],
 ) -> dict[str, Metric]:
     aliases = {
@@ -355,12 +296,12 @@ def _build_metrics(
 
 def _build_spec(
     raw: _RawSpec,
-    metric_docs: Mapping[str, tuple[str, _MetricDoc]],
+    metric_docs: Mapping[str, tuple[str, MetricDoc]],
     aliases: Mapping[str, str],
     problems: list[Problem],
 ) -> Spec | None:
     try:
-        doc = _SpecDoc.model_validate(raw.body)
+        doc = SpecDoc.model_validate(raw.body)
     except ValidationError as error:
         problems.extend(_problems(error, raw.where))
         return None
