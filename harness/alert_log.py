@@ -45,11 +45,15 @@ class AlertLog:
         return self.store.write(opened_point(alert) for alert in alerts)
 
     def record(self, alert_id: str, event: str, actor: str = "", note: str = "",
-               when: datetime | None = None) -> None:
-        """Append one event (acknowledged, resolved, invalid, notified)."""
+               when: datetime | None = None, metric: str = "") -> None:
+        """Append one event (acknowledged, resolved, invalid, notified); tagged with the
+        alert's metric so that reads filtered by metric see every event."""
+        point = Point(EVENTS).tag("alert", alert_id)
+        if metric:
+            point = point.tag("metric", metric)
         self.store.write([
-            Point(EVENTS).tag("alert", alert_id).field("event", event).field("actor", actor)
-            .field("note", note).time(nanoseconds(when or utcnow()))
+            point.field("event", event).field("actor", actor).field("note", note)
+            .time(nanoseconds(when or utcnow()))
         ])
 
     def transition(self, alert_id: str, event: str, actor: str, note: str = "") -> Alert:
@@ -57,7 +61,7 @@ class AlertLog:
         alert = self.get(alert_id)
         if alert.state not in TRANSITIONS[event]:
             raise TransitionRefused(f"alert {alert_id} is {alert.state}; it cannot be {event}")
-        self.record(alert_id, event, actor, note)
+        self.record(alert_id, event, actor, note, metric=alert.metric)
         return self.get(alert_id)
 
     def get(self, alert_id: str) -> Alert:
@@ -68,11 +72,14 @@ class AlertLog:
         return found[0]
 
     def find(self, state: str | None = None, metric: str | None = None,
-             kind: str | None = None, build: tuple[str, str] | None = None) -> list[Alert]:
-        """Alerts, newest build first, filtered by state, metric, kind or build."""
-        clause, params = "", {}
-        if metric is not None:
-            clause, params = "WHERE metric = $metric", {"metric": metric}
+             kind: str | None = None, build: tuple[str, str] | None = None,
+             metrics: Sequence[str] | None = None) -> list[Alert]:
+        """Alerts, newest build first, filtered by state, metric(s), kind or build."""
+        names = sorted(set(metrics or ())) if metric is None else [metric]
+        if metric is None and metrics is not None and not names:
+            return []
+        params = {f"m{index}": name for index, name in enumerate(names)}
+        clause = ("WHERE " + " OR ".join(f"metric = ${key}" for key in params)) if names else ""
         alerts = self._alerts(clause, params)
         return [
             alert for alert in alerts

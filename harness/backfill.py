@@ -188,7 +188,13 @@ def import_documents(
     import requests
     from tqdm import tqdm
 
-    from harness.client import DeliveryError, deliver_document, document_digest, states_by_digest
+    from harness.client import (
+        DeliveryError,
+        deliver_document,
+        document_digest,
+        json_object,
+        states_by_digest,
+    )
 
     base = url.rstrip("/")
     posted: list[tuple[Document, str | None]] = []
@@ -219,7 +225,7 @@ def import_documents(
                         return summary(Stop(EXIT_USAGE, "the harness refused the token: "
                                                         + _rejection(document, response).error))
                     if response.ok:
-                        submission_id = _answer(response).get("submission")
+                        submission_id = json_object(response).get("submission")
                         posted.append((document, submission_id
                                        if isinstance(submission_id, str) else None))
                     else:
@@ -313,16 +319,10 @@ def _field(body: dict[str, Any], *keys: str) -> Any:
     return value
 
 
-def _answer(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _rejection(document: Document, response: requests.Response) -> Rejection:
-    body = _answer(response)
+    from harness.client import json_object
+
+    body = json_object(response)
     error = str(body.get("error") or response.text[:200] or response.reason)
     details = body.get("details")
     lines = tuple(f"{item.get('path') or '(document)'}: {item.get('message')}"

@@ -93,7 +93,7 @@ def post_submissions(
             retried += spent
             if response.ok:
                 accepted += 1
-                submission_id = _json(response).get("submission")
+                submission_id = json_object(response).get("submission")
                 if isinstance(submission_id, str):
                     ids.append(submission_id)
             else:
@@ -153,7 +153,8 @@ def _delay(retry_after: str | None, fallback: float) -> float:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """A response's JSON body when it is an object, else {}."""
     try:
         body = response.json()
     except ValueError:
@@ -177,7 +178,7 @@ def fetch_status(
                             headers=headers, timeout=timeout)
         with response:
             response.raise_for_status()
-            return _json(response)
+            return json_object(response)
     finally:
         if session is None:
             http.close()
@@ -226,7 +227,7 @@ def _state(
     except (requests.ConnectionError, requests.Timeout):
         return None
     with response:
-        state = _json(response).get("state") if response.ok else None
+        state = json_object(response).get("state") if response.ok else None
     return state if isinstance(state, str) else None
 
 
@@ -280,7 +281,7 @@ def states_by_digest(
         else:
             with response:
                 if response.status_code != 429 and response.status_code < 500:
-                    found = _json(response).get("submissions") if response.ok else None
+                    found = json_object(response).get("submissions") if response.ok else None
                     if not isinstance(found, list):
                         return None  # a harness without the digest query
                     return [str(item.get("state")) for item in found if isinstance(item, dict)]

@@ -39,7 +39,7 @@ def judge_and_store(
         blobs.put(blob)
     log = AlertLog(store)
     baseline_branch = submission.build.baseline_branch
-    known = log.find()
+    known = log.find(metrics=[m.metric for m in submission.measurements])
     restarts = acknowledged_since(known)
     spec_ranks = open_spec_ranks(known)
     history = store.recent_history(

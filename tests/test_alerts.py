@@ -133,6 +133,9 @@ def test_triage_lifecycle_and_scopes(client: Any, system: InfluxStore) -> None:
     assert acked.json["history"][-1]["actor"] == "people"
     assert acked.json["history"][-1]["note"] == "looking"
     assert client.get("/api/v1/alerts?state=open").json["alerts"] == []
+    assert client.get("/api/v1/alerts?state=open&metric=dm_latency.OTT1").json["alerts"] == []
+    assert len(client.get("/api/v1/alerts?state=acknowledged&metric=dm_latency.OTT1")
+               .json["alerts"]) == 1
     resolved = client.post(f"{url}/resolve", headers=bearer(TRIAGE_SECRET))
     assert resolved.json["state"] == "resolved"
     again = client.post(f"{url}/acknowledge", headers=bearer(TRIAGE_SECRET))

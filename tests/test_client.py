@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from harness.client import DeliveryError, post_submissions, wait_until_processed
+from tests.http_stub import JsonHandler
+from tests.http_stub import serving as serve
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
@@ -44,36 +44,16 @@ class FakeHarness:
 
 @contextmanager
 def serving(fake: FakeHarness) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            self.reply(*fake.answer_post(self.path, self.headers.get("Authorization"), body))
+            self.reply(*fake.answer_post(self.path, self.headers.get("Authorization"),
+                                         self.json_body()))
 
         def do_GET(self) -> None:
             self.reply(*fake.answer_get(self.path))
 
-        def reply(self, status: int, headers: dict[str, str], payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(Handler) as url:
+        yield url + "/"
 
 
 SUBMISSIONS = [

@@ -8,10 +8,8 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 from harness.cli import main
 from harness.post import JOBS_PATH, NONE, prepare
 from tests.conftest import CHECKOUT, INGEST_SECRET
+from tests.http_stub import JsonHandler, serving
 
 CI_VARIABLES = (
     "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILD_TAG", "BUILDKITE", "GITHUB_STEP_SUMMARY",
@@ -226,35 +225,16 @@ def scripted_harness(posts: list[tuple[int, dict[str, str], dict[str, Any]]],
     """Answers POSTs from the script (then 202 "s1"), every GET with the status."""
     received: list[dict[str, Any]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            received.append(self.json_body())
             self.reply(*(posts.pop(0) if posts else (202, {}, {"submission": "s1"})))
 
         def do_GET(self) -> None:
             self.reply(200, {}, status)
 
-        def reply(self, code: int, headers: dict[str, str], payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            for name, value in {"Content-Type": "application/json",
-                                "Content-Length": str(len(data)), **headers}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as url:
+        yield url, received
 
 
 def test_a_busy_harness_is_retried_until_it_takes_the_submission(capsys, monkeypatch, tmp_path):

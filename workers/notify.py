@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task, shared_task
@@ -21,64 +22,51 @@ RETRY_BACKOFF_S = 1
 RETRY_BACKOFF_MAX_S = 300
 
 
-@shared_task(
-    bind=True,
-    name=NOTIFY_ALERT,
-    autoretry_for=(ServiceUnavailable,),
-    retry_backoff=RETRY_BACKOFF_S,
-    retry_backoff_max=RETRY_BACKOFF_MAX_S,
-    retry_jitter=True,
-    max_retries=None,
-    acks_late=True,
-)
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": (ServiceUnavailable,),
+    "retry_backoff": RETRY_BACKOFF_S,
+    "retry_backoff_max": RETRY_BACKOFF_MAX_S,
+    "retry_jitter": True,
+    "max_retries": None,
+    "acks_late": True,
+}
+
+
+@shared_task(name=NOTIFY_ALERT, **TASK_OPTIONS)
 def notify_alert(self: Task, alert: dict[str, Any], event: str) -> str:
     """Post an alert's `opened` message or a follow-up to Slack, once; unset webhook = no-op."""
-    context = self.app.harness
-    settings = context.settings
-    alert_log = AlertLog(context.store)
-    try:
-        outcome = notify_once(
-            Alert.from_json(alert), event,
-            client=context.registry.redis,
-            webhook_url=settings.slack_webhook_url,
-            public_url=settings.public_url,
-            record=lambda alert_id, what: alert_log.record(alert_id, "notified", "slack", what),
-        )
-    except SlackUnavailable as error:
-        if error.retry_after_s is None:
-            raise
-        # Slack said when to come back (429 Retry-After): honour it over the backoff.
-        raise self.retry(exc=error, countdown=error.retry_after_s) from None
+    outcome = _deliver(self, [alert], lambda kwargs: notify_once(
+        Alert.from_json(alert), event, **kwargs))
     log.info("alert %s %s: %s", alert.get("id"), event, outcome)
     return outcome
 
 
-@shared_task(
-    bind=True,
-    name=NOTIFY_GROUP,
-    autoretry_for=(ServiceUnavailable,),
-    retry_backoff=RETRY_BACKOFF_S,
-    retry_backoff_max=RETRY_BACKOFF_MAX_S,
-    retry_jitter=True,
-    max_retries=None,
-    acks_late=True,
-)
+@shared_task(name=NOTIFY_GROUP, **TASK_OPTIONS)
 def notify_group(self: Task, alerts: list[dict[str, Any]]) -> str:
     """Post one message for the alerts of one build, once."""
-    context = self.app.harness
-    settings = context.settings
+    outcome = _deliver(self, alerts, lambda kwargs: notify_group_once(
+        [Alert.from_json(alert) for alert in alerts], **kwargs))
+    log.info("group of %d alerts: %s", len(alerts), outcome)
+    return outcome
+
+
+def _deliver(task: Task, alerts: list[dict[str, Any]],
+             notify: Callable[[dict[str, Any]], str]) -> str:
+    """Run a notification with this worker's Redis, webhook and event log; a 429's
+    Retry-After overrides the backoff."""
+    context = task.app.harness
     alert_log = AlertLog(context.store)
+    metrics = {alert["id"]: alert.get("metric", "") for alert in alerts}
     try:
-        outcome = notify_group_once(
-            [Alert.from_json(alert) for alert in alerts],
-            client=context.registry.redis,
-            webhook_url=settings.slack_webhook_url,
-            public_url=settings.public_url,
-            record=lambda alert_id, what: alert_log.record(alert_id, "notified", "slack", what),
-        )
+        return notify({
+            "client": context.registry.redis,
+            "webhook_url": context.settings.slack_webhook_url,
+            "public_url": context.settings.public_url,
+            "record": lambda alert_id, what: alert_log.record(
+                alert_id, "notified", "slack", what, metric=metrics.get(alert_id, "")),
+        })
     except SlackUnavailable as error:
         if error.retry_after_s is None:
             raise
-        raise self.retry(exc=error, countdown=error.retry_after_s) from None
-    log.info("group of %d alerts: %s", len(alerts), outcome)
-    return outcome
+        raise task.retry(exc=error, countdown=error.retry_after_s) from None
