@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
+from bench.report import write_section
 from harness.regress import DEFAULT_PARAMS, DetectionParams, change_points, judge_point
 from harness.replay import SeriesPoint, replay_series
 
@@ -25,7 +24,6 @@ DRIFT_START, DRIFT_LENGTH = 150, 600
 STEP_SIZES, DRIFT_SLOPES = (1.0, 2.0, 4.0), (0.005, 0.01, 0.02, 0.05)
 NOISES = ("gaussian", "outliers 1 %", "student t, 3 dof")
 OURS, REFERENCE = "harness", "z > 5 lookback"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 # (series length: how many series) per family; --quick runs the small plan
 PLANS = {
     "full": {"steps": {200: 30, 1000: 10, 5000: 3}, "noise": {200: 40, 1000: 15, 5000: 6},
@@ -297,15 +295,6 @@ def markdown(blocks: list[tuple[str, list[str], list[list[str]]]], note: str) ->
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = DOC) -> None:
-    """Replace the "## Detection" section of docs/performance.md (create the file if needed)."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Detection\n.*?(?=^## |\Z)", re.S | re.M)
-    new = (pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1) if pattern.search(old)
-           else old.rstrip() + "\n\n" + text.rstrip() + "\n")
-    path.write_text(new.rstrip() + "\n", encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the tables, write them into docs/performance.md."""
     parser = argparse.ArgumentParser(prog="python -m bench.detection", description=__doc__)
@@ -333,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(blocks, note + "\n\n" + LIMITS)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("Detection", text)
     return 0
 
 

@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The Flask app for these settings (default: from the environment)."""
     from flask import Flask
 
+    from dashboards import register_dashboards
     from harness.api import register_api
     from harness.api.context import WebContext
     from harness.settings import Settings
@@ -24,4 +25,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["harness"] = WebContext.create(settings)
     register_api(app)
+    register_dashboards(app)
     return app

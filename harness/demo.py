@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harness.demo_blobs import STAR_EXTRAS, star_rng
+
 DATASETS = ("hsc_rc2", "dc2_test_med")
 FILTERS = ("u", "g", "r", "i", "z", "y")
 BRANCH = "main"
@@ -28,6 +30,7 @@ MERGE_RATES: Mapping[str, float] = {
     "daf_butler": 0.4,
 }
 CCDS = {"hsc_rc2": 20, "dc2_test_med": 18}
+STAR_DATASET = "hsc_rc2"  # its AM1 and PA1 carry per-star arrays (harness.demo_blobs)
 
 REGRESSION_AT = 0.7
 REGRESSION_PACKAGE = "jointcal"
@@ -192,7 +195,7 @@ def generate_history(nights: int = 120, seed: int = 7, end: datetime | None = No
         {
             "build": copy.deepcopy(build.info),
             "dimensions": {"dataset": dataset},
-            "measurements": _measurements(rng, build, dataset, series),
+            "measurements": _measurements(rng, seed, build, dataset, series),
         }
         for build in builds
         for dataset in DATASETS
@@ -319,6 +322,7 @@ def _builds(
 
 def _measurements(
     rng: np.random.Generator,
+    seed: int,
     build: _Build,
     dataset: str,
     series: Mapping[tuple[str, str, str | None], _Series],
@@ -348,6 +352,9 @@ def _measurements(
                 measurement["dimensions"] = {"filter": band}
             if model.name == "pipe_tasks.runtime":
                 measurement["extras"] = _per_ccd(rng, measurement["value"], CCDS[dataset])
+            if dataset == STAR_DATASET and model.name in STAR_EXTRAS:
+                stars = star_rng(seed, build.info["id"], dataset, model.name, band)
+                measurement["extras"] = STAR_EXTRAS[model.name](stars, measurement["value"])
             measurements.append(measurement)
     return measurements
 

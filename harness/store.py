@@ -17,6 +17,7 @@ from harness.model import Build, Result, Submission
 
 RESULTS = "results"
 BUILDS = "builds"
+SHARD_DURATION = "52w"
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,13 @@ class InfluxStore:
             return False
 
     def ensure_database(self) -> None:
-        """Create the database if it does not exist (idempotent in InfluxDB 1.x)."""
-        self.query(f"CREATE DATABASE {identifier(self.database)}", method="POST", database=None)
+        """Create the database if it does not exist (idempotent in InfluxDB 1.x), with
+        shard groups of a year: a history is a few points a day, and a query over years of
+        it should open a handful of shards, not hundreds of weekly ones."""
+        name = identifier(self.database)
+        self.query(f"CREATE DATABASE {name}", method="POST", database=None)
+        self.query(f'ALTER RETENTION POLICY "autogen" ON {name} SHARD DURATION {SHARD_DURATION}',
+                   method="POST", database=None)
 
     def write(self, points: Iterable[Point]) -> int:
         """Write points in one request; returns how many. Creates the database if missing."""
@@ -103,7 +109,18 @@ class InfluxStore:
         database: str | None = "",
     ) -> list[Series]:
         """Run one InfluxQL statement with bind parameters; returns its series."""
-        form: dict[str, str] = {"q": statement, "epoch": "ns"}
+        return self.query_each([statement], params, method=method, database=database)[0]
+
+    def query_each(
+        self,
+        statements: Sequence[str],
+        params: Mapping[str, Any] | None = None,
+        *,
+        method: str = "GET",
+        database: str | None = "",
+    ) -> list[list[Series]]:
+        """Run several statements in one request (one round trip); the series of each."""
+        form: dict[str, str] = {"q": ";\n".join(statements), "epoch": "ns"}
         if database is not None:
             form["db"] = database or self.database
         if params:
@@ -118,17 +135,18 @@ class InfluxStore:
             raise StoreError(f"InfluxDB answered {response.status_code}: {response.text}") from None
         if "error" in answer:
             raise StoreError(f"InfluxDB: {answer['error']}")
-        series: list[Series] = []
-        for result in answer.get("results", []):
+        each: list[list[Series]] = [[] for _ in statements]
+        for position, result in enumerate(answer.get("results", [])):
             if "error" in result:
                 if "database not found" in result["error"]:
-                    return []
+                    return [[] for _ in statements]
                 raise StoreError(f"InfluxDB: {result['error']}")
+            series = each[result.get("statement_id", position)]
             for item in result.get("series", []):
                 columns = item["columns"]
                 rows = tuple(dict(zip(columns, values, strict=True)) for values in item["values"])
                 series.append(Series(item.get("tags", {}), rows))
-        return series
+        return each
 
     # --- the harness's data ---------------------------------------------------------
 
@@ -196,7 +214,7 @@ class InfluxStore:
         return self.query(
             f"SELECT * FROM {RESULTS} WHERE branch = $branch AND time = $time "
             "AND build_id = $id GROUP BY *",
-            {"branch": record["branch"], "time": _rfc3339(record["time"]),
+            {"branch": record["branch"], "time": rfc3339(record["time"]),
              "id": record["build_id"]},
         )
 
@@ -205,7 +223,7 @@ class InfluxStore:
         found = self.query(
             f"SELECT * FROM {BUILDS} WHERE branch = $branch AND time < $time "
             "GROUP BY * ORDER BY time DESC LIMIT 1",
-            {"branch": record["branch"], "time": _rfc3339(record["time"])},
+            {"branch": record["branch"], "time": rfc3339(record["time"])},
         )
         rows = [{**row, **series.tags} for series in found for row in series.rows]
         return max(rows, key=lambda row: row["time"]) if rows else None
@@ -222,7 +240,8 @@ def point_time(epoch_ns: int) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _rfc3339(epoch_ns: int) -> str:
+def rfc3339(epoch_ns: int) -> str:
+    """An InfluxDB time as RFC 3339 to the nanosecond (for exact-time conditions)."""
     seconds, nanos = divmod(int(epoch_ns), 1_000_000_000)
     moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{moment}.{nanos:09d}Z"

@@ -1,0 +1,123 @@
+"""What the dashboard pages read from the store, as plain data (one query per question,
+bind parameters only, only the columns a page shows)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from harness.store import RESULTS, InfluxStore, identifier, rfc3339
+
+DETAIL_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "baseline", "change",
+                 "score", "decision")
+HISTORY_FIELDS = ("value", *DETAIL_FIELDS)
+RECENT = 30  # points of a sparkline
+
+
+@dataclass(frozen=True)
+class SeriesRows:
+    """One stored series: its metric, dimensions and rows (oldest first)."""
+
+    metric: str
+    dimensions: Mapping[str, str]
+    rows: tuple[Mapping[str, Any], ...]
+
+
+def dimensions_of(tags: Mapping[str, str]) -> dict[str, str]:
+    """The dimensions among a stored series' tags (not metric, not branch; not empty)."""
+    return {key: value for key, value in tags.items() if key not in ("metric", "branch") and value}
+
+
+def recent(store: InfluxStore, branch: str) -> list[SeriesRows]:
+    """The last RECENT points of every series on a branch, in one query."""
+    found = store.query(
+        f"SELECT value, verdict, ci, build_id FROM {RESULTS} WHERE branch = $branch "
+        f"GROUP BY * ORDER BY time DESC LIMIT {RECENT}", {"branch": branch})
+    return [SeriesRows(item.tags["metric"], dimensions_of(item.tags), tuple(reversed(item.rows)))
+            for item in found]
+
+
+def branches(store: InfluxStore) -> list[str]:
+    """Every branch with results."""
+    found = store.query(f'SHOW TAG VALUES FROM {RESULTS} WITH KEY = "branch"')
+    return sorted({row["value"] for item in found for row in item.rows})
+
+
+def series_of(store: InfluxStore, metric: str, branch: str) -> list[dict[str, str]]:
+    """The dimension sets of a metric's series on a branch."""
+    found = store.query(
+        f"SELECT last(verdict) FROM {RESULTS} WHERE metric = $metric AND branch = $branch "
+        "GROUP BY *", {"metric": metric, "branch": branch})
+    return sorted((dimensions_of(item.tags) for item in found), key=lambda d: sorted(d.items()))
+
+
+@dataclass(frozen=True)
+class History:
+    """The rows to draw of one series, and how many builds they stand for."""
+
+    rows: Sequence[Mapping[str, Any]]
+    total: int
+    bucket_ns: int | None = None  # set when the rows are each bucket's lowest and highest
+
+
+def history(store: InfluxStore, metric: str, dimensions: Mapping[str, str],
+            declared: Sequence[str], branch: str | None, *, since: datetime | None = None,
+            until: datetime | None = None, pr_base: str | None = None,
+            buckets: int | None = None) -> History:
+    """The rows of exactly one series (every declared dimension pinned; an undeclared one
+    matches the empty tag), oldest first; PR builds against `pr_base` instead of a branch.
+    Past 2 × buckets rows InfluxDB itself picks each time bucket's lowest and highest point,
+    so a long history never crosses the wire (a point then sits at its bucket's start)."""
+    conditions = ["metric = $metric"]
+    params: dict[str, Any] = {"metric": metric}
+    if branch is not None:
+        conditions.append("branch = $branch")
+        params["branch"] = branch
+    if pr_base is not None:
+        conditions.append("pr_base = $base")
+        params["base"] = pr_base
+    for position, key in enumerate(sorted(declared)):
+        conditions.append(f"{identifier(key)} = $d{position}")
+        params[f"d{position}"] = dimensions.get(key, "")
+    for name, bound, operator in (("since", since, ">="), ("until", until, "<=")):
+        if bound is not None:
+            conditions.append(f"time {operator} ${name}")
+            params[name] = bound.isoformat().replace("+00:00", "Z")
+    where = " AND ".join(conditions)
+    if buckets is not None:
+        counted, first, last = store.query_each(
+            [f"SELECT {which}(value) FROM {RESULTS} WHERE {where}"
+             for which in ("count", "first", "last")], params)
+        total = sum(int(row["count"]) for item in counted for row in item.rows)
+        if total > 2 * buckets:
+            return _extremes(store, where, params, total, buckets,
+                             (first[0].rows[0]["time"], last[0].rows[0]["time"]))
+    fields = ", ".join(identifier(name) for name in HISTORY_FIELDS)
+    rows = [row for item in store.query(f"SELECT {fields} FROM {RESULTS} WHERE {where}", params)
+            for row in item.rows]
+    return History(rows, len(rows))
+
+
+def _extremes(store: InfluxStore, where: str, params: Mapping[str, Any], total: int,
+              buckets: int, span: tuple[int, int]) -> History:
+    """Each bucket's lowest and highest point, with the fields of those very points (a
+    selector with other fields returns the selected point's fields); the two queries run
+    side by side, as InfluxDB answers them on separate cores."""
+    bucket_ns = max(1_000_000_000, -(-(span[1] - span[0] + 1) // buckets))
+    details = ", ".join(identifier(name) for name in DETAIL_FIELDS)
+    bounded = {**params, "lo": rfc3339(span[0]), "hi": rfc3339(span[1])}
+    statements = [
+        f"SELECT {which}(value) AS value, {details} FROM {RESULTS} WHERE {where} "
+        f"AND time >= $lo AND time <= $hi GROUP BY time({bucket_ns}ns, "
+        f"{span[0] % bucket_ns}ns) fill(none)" for which in ("min", "max")]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda statement: store.query(statement, bounded), statements))
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for found in answers:
+        for item in found:
+            for row in item.rows:
+                rows[(row["time"], row.get("build_id") or "")] = dict(row)
+    return History([rows[key] for key in sorted(rows)], total, bucket_ns)

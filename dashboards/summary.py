@@ -1,0 +1,131 @@
+"""Pure builders of the small pictures: the overview's verdict matrix, a build's margins
+to its specs, and inline SVG sparklines (hundreds per page cost nothing)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from bokeh.models import ColumnDataSource, HoverTool, OpenURL, TapTool
+from bokeh.plotting import figure
+from bokeh.transform import factor_cmap
+
+from dashboards.figures import VERDICT_COLORS, VERDICTS
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One series' latest verdict: the row (metric), the column (its dimensions)."""
+
+    metric: str
+    column: str
+    verdict: str
+    value: float | None
+    unit: str
+    link: str
+
+
+def verdict_matrix(cells: Sequence[Cell], title: str = "") -> object:
+    """Metrics down, dimension combinations across, each cell coloured by its verdict and
+    opening the metric's history when clicked."""
+    rows = sorted({cell.metric for cell in cells}, reverse=True)
+    columns = sorted({cell.column for cell in cells})
+    data = {
+        "metric": [c.metric for c in cells], "column": [c.column for c in cells],
+        "verdict": [c.verdict for c in cells], "link": [c.link for c in cells],
+        "text": [_short(c.value) for c in cells],
+        "value": [f"{_short(c.value)} {c.unit}".strip() for c in cells],
+    }
+    source = ColumnDataSource(data, name="matrix-cells")
+    plot = figure(title=title, x_range=columns, y_range=rows, name="verdict-matrix",
+                  height=max(240, 26 * len(rows) + 110), sizing_mode="stretch_width",
+                  tools="", toolbar_location=None, x_axis_location="above")
+    cells_renderer = plot.rect(
+        "column", "metric", 0.96, 0.9, source=source, name="cells", line_color="white",
+        fill_color=factor_cmap("verdict", [VERDICT_COLORS[v] for v in VERDICTS], VERDICTS))
+    plot.text("column", "metric", text="text", source=source, text_align="center",
+              text_baseline="middle", text_font_size="10px", text_color="white")
+    plot.add_tools(
+        HoverTool(renderers=[cells_renderer],
+                  tooltips=[("metric", "@metric"), ("series", "@column"),
+                            ("latest", "@value"), ("verdict", "@verdict")]),
+        TapTool(renderers=[cells_renderer], callback=OpenURL(url="@link", same_tab=True)))
+    plot.xaxis.major_label_orientation = 0.9
+    plot.grid.grid_line_color = None
+    plot.axis.axis_line_color = None
+    plot.axis.major_tick_line_color = None
+    return plot
+
+
+@dataclass(frozen=True)
+class Margin:
+    """How far one result of a build is from the spec it is judged at (+ is inside)."""
+
+    label: str
+    margin: float  # fraction of the threshold; positive meets the spec
+    verdict: str
+    spec: str
+    link: str
+
+
+def margin_to(value: float, operator: str, threshold: float) -> float:
+    """The relative distance of a value to a threshold, positive when it meets it."""
+    scale = abs(threshold) or 1.0
+    inside = threshold - value if operator in ("<", "<=") else value - threshold
+    return inside / scale
+
+
+def margins_figure(margins: Sequence[Margin], title: str = "") -> object:
+    """A bar per result: its margin to the design spec in percent, coloured by verdict."""
+    labels = [m.label for m in margins][::-1]
+    data = {
+        "label": [m.label for m in margins],
+        "percent": [max(-100.0, min(100.0, 100 * m.margin)) for m in margins],
+        "exact": [f"{100 * m.margin:+.1f} %" for m in margins],
+        "verdict": [m.verdict for m in margins], "spec": [m.spec for m in margins],
+        "link": [m.link for m in margins],
+    }
+    plot = figure(title=title, y_range=labels, x_range=(-100, 100), name="margins",
+                  height=max(200, 18 * len(margins) + 80), sizing_mode="stretch_width",
+                  tools="", toolbar_location=None)
+    bars = plot.hbar(
+        y="label", right="percent", height=0.8, source=ColumnDataSource(data), name="bars",
+        fill_color=factor_cmap("verdict", [VERDICT_COLORS[v] for v in VERDICTS], VERDICTS),
+        line_color=None)
+    plot.add_tools(
+        HoverTool(renderers=[bars], tooltips=[("result", "@label"), ("margin", "@exact"),
+                                              ("judged at", "@spec"), ("verdict", "@verdict")]),
+        TapTool(renderers=[bars], callback=OpenURL(url="@link", same_tab=True)))
+    plot.xaxis.axis_label = "margin to the spec (% of its threshold; right of 0 meets it)"
+    plot.ygrid.grid_line_color = None
+    return plot
+
+
+def sparkline(values: Sequence[float | None], verdicts: Sequence[str], width: int = 120,
+              height: int = 26) -> str:
+    """An inline SVG of recent values, the last point coloured by its verdict."""
+    finite = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    low = min(v for _, v in finite)
+    high = max(v for _, v in finite)
+    span = (high - low) or 1.0
+    step = (width - 6) / max(1, len(values) - 1)
+
+    def at(i: int, v: float) -> tuple[float, float]:
+        return 3 + i * step, height - 3 - (v - low) / span * (height - 6)
+
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(i, v) for i, v in finite))
+    last_i, last_v = finite[-1]
+    x, y = at(last_i, last_v)
+    color = VERDICT_COLORS.get(verdicts[last_i] if last_i < len(verdicts) else "none", "#444")
+    return (f'<svg class="spark" width="{width}" height="{height}" role="img" '
+            f'aria-label="{escape(f"recent values from {low:.4g} to {high:.4g}")}">'
+            f'<polyline fill="none" stroke="#78909c" stroke-width="1.2" points="{path}"/>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/></svg>')
+
+
+def _short(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3g}"

@@ -1,0 +1,301 @@
+"""The dashboard pages: each handler reads plain data, calls a pure figure builder and
+renders the shared layout with its breadcrumbs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, redirect, request
+from flask.typing import ResponseReturnValue
+
+from dashboards import queries
+from dashboards.drilldown import BlobView, applicable, choose
+from dashboards.figures import Marker, SpecLine, alert_figure, history_figure
+from dashboards.links import alert_url, blob_url, build_url, metric_url
+from dashboards.page import embed, page
+from dashboards.summary import Cell, Margin, margin_to, margins_figure, sparkline, verdict_matrix
+from harness.alert_log import AlertLog
+from harness.alerts import Alert, series_key
+from harness.api.context import context
+from harness.catalog import Metric
+from harness.changes import package_changes
+from harness.errors import InvalidInput, NotFound, Problem
+from harness.store import point_time
+
+bp = Blueprint("dash_pages", __name__)
+DAY_MS = 86_400_000
+BUCKETS = 400  # time buckets of a long history: at most 800 points drawn
+
+
+@bp.get("/")
+def overview() -> ResponseReturnValue:
+    """Every series' latest verdict on a branch, filterable by dataset and filter."""
+    ctx = context()
+    catalog = ctx.full_catalog()
+    branch = request.args.get("branch") or catalog.default_branch
+    chosen = {key: request.args[key] for key in ("dataset", "filter") if request.args.get(key)}
+    kpm_only = request.args.get("kpm") == "1"
+    found = queries.recent(ctx.store, branch)
+    options = {key: sorted({s.dimensions[key] for s in found if key in s.dimensions})
+               for key in ("dataset", "filter")}
+    open_alerts = Counter(a.series for a in AlertLog(ctx.store).find(state="open"))
+    rows: list[dict[str, Any]] = []
+    for item in sorted(found, key=lambda s: (s.metric, sorted(s.dimensions.items()))):
+        metric = catalog.get(item.metric)
+        if metric is None or any(item.dimensions.get(k) != v for k, v in chosen.items()):
+            continue
+        if kpm_only and "kpm" not in metric.tags:
+            continue
+        latest = item.rows[-1]
+        rows.append({
+            "metric": metric, "dimensions": item.dimensions, "latest": latest,
+            "link": metric_url(metric.name, item.dimensions, branch),
+            "build_link": build_url(latest["ci"], latest["build_id"]),
+            "sparkline": sparkline([r.get("value") for r in item.rows],
+                                   [r.get("verdict") or "none" for r in item.rows]),
+            "open_alerts": open_alerts[series_key(metric.name, item.dimensions, branch)],
+            "column": " · ".join(v for _, v in sorted(item.dimensions.items())) or "–",
+        })
+    counts = Counter(row["latest"].get("verdict") or "none" for row in rows)
+    matrix = verdict_matrix(
+        [Cell(r["metric"].name, r["column"], r["latest"].get("verdict") or "none",
+              r["latest"].get("value"), r["metric"].unit, r["link"]) for r in rows],
+        title=f"Latest verdict of each series on {branch}") if rows else None
+    return page("overview.html", [("Overview", None)], plot=embed(matrix), rows=rows,
+                counts=counts, branch=branch, branches=queries.branches(ctx.store) or [branch],
+                options=options, chosen=chosen, kpm_only=kpm_only)
+
+
+@bp.get("/metrics/<metric_name>")
+def metric_history(metric_name: str) -> ResponseReturnValue:
+    """One series of a metric over time, with its specs, alerts and change points."""
+    ctx = context()
+    catalog = ctx.full_catalog()
+    metric = _metric(metric_name)
+    branch = request.args.get("branch") or catalog.default_branch
+    available = queries.series_of(ctx.store, metric.name, branch)
+    chosen = {key: request.args[key] for key in metric.dimensions if request.args.get(key)}
+    matches = [d for d in available if all(d.get(k) == v for k, v in chosen.items())]
+    crumbs = [("Overview", "/dash/"), (metric.name, None)]
+    if not matches:
+        return page("metric.html", crumbs, metric=metric, branch=branch, plot=None,
+                    available=available, chosen=chosen, options=_options(available, metric),
+                    series_links=[], args=request.args, alerts=[]), 404
+    dimensions = matches[0]
+    if chosen != dimensions:  # a shareable URL names the whole series
+        return redirect(metric_url(metric.name, dimensions, branch, **_view_args()))
+    since, until = _time_arg("since"), _time_arg("until")
+    found = queries.history(ctx.store, metric.name, dimensions, metric.dimensions, branch,
+                            since=since, until=until, buckets=BUCKETS)
+    series = series_key(metric.name, dimensions, branch)
+    alerts = [a for a in AlertLog(ctx.store).find(metric=metric.name) if a.series == series]
+    overlay = None
+    if request.args.get("prs") == "1":
+        overlay = point_columns(queries.history(
+            ctx.store, metric.name, dimensions, metric.dimensions, None, since=since,
+            until=until, pr_base=branch).rows)
+    plot = history_figure(
+        point_columns(found.rows), specs_for(metric, dimensions), unit=metric.unit,
+        title=f"{metric.name} · {_label(dimensions)} · {branch}",
+        alerts=[_marker(a) for a in alerts if a.kind != "changepoint"],
+        change_points=[_ms(a.started_time or a.time) for a in alerts if a.kind == "changepoint"],
+        overlay=overlay, axis="build" if request.args.get("x") == "build" else "time",
+        buckets=BUCKETS, total=found.total,
+    ) if found.rows else None
+    crumbs[-1] = (metric.name, metric_url(metric.name, {}, branch))
+    crumbs.append((_label(dimensions) or "series", None))
+    return page("metric.html", crumbs, metric=metric, branch=branch, plot=embed(plot),
+                dimensions=dimensions, options=_options(available, metric), chosen=dimensions,
+                points=found.total, alerts=alerts, args=request.args,
+                series_links=[(d, metric_url(metric.name, d, branch)) for d in available])
+
+
+@bp.get("/builds/<ci>/<path:build_id>")
+def build(ci: str, build_id: str) -> ResponseReturnValue:
+    """A build: its links, every result with verdict and excursion, code changes, alerts."""
+    ctx = context()
+    catalog = ctx.full_catalog()
+    record = ctx.store.build_record(ci, build_id)
+    if record is None:
+        raise NotFound(f"no build {ci}/{build_id}")
+    previous = ctx.store.previous_build(record)
+    changes = package_changes(json.loads(previous["packages"]) if previous else [],
+                              json.loads(record["packages"]))
+    branch = record.get("pr_base") or record["branch"]  # PR results sit over their base
+    results: list[dict[str, Any]] = []
+    margins: list[Margin] = []
+    for item in ctx.store.build_results(record):
+        dimensions = queries.dimensions_of(item.tags)
+        metric = catalog.get(item.tags["metric"])
+        for row in item.rows:
+            link = metric_url(item.tags["metric"], dimensions, branch,
+                              prs="1" if record.get("pr_base") else None)
+            blobs = [blob_url(b, item.tags["metric"], dimensions, (ci, build_id))
+                     for b in (row.get("blobs") or "").split(",") if b]
+            results.append({"metric": item.tags["metric"], "dimensions": dimensions, "row": row,
+                            "link": link, "blobs": blobs, "deviation": _deviation(row)})
+            margin = _margin(metric, dimensions, row, link) if metric else None
+            if margin is not None:
+                margins.append(margin)
+    results.sort(key=lambda r: (r["metric"], sorted(r["dimensions"].items())))
+    margins.sort(key=lambda m: m.label)
+    alerts = AlertLog(ctx.store).find(build=(ci, build_id))
+    plot = margins_figure(margins, "Margin of each result to its design spec") if margins else None
+    return page("build.html", [("Overview", "/dash/"), (f"{ci} / {build_id}", None)],
+                record=record, time=point_time(record["time"]), results=results,
+                changes=changes, alerts=alerts, plot=embed(plot),
+                packages=json.loads(record["packages"]),
+                previous=previous, previous_link=build_url(previous["ci"], previous["build_id"])
+                if previous else None)
+
+
+@bp.get("/alerts")
+def alerts_index() -> ResponseReturnValue:
+    """Alerts, newest first, filtered by state, kind and metric."""
+    state = request.args.get("state", "open") or None
+    found = AlertLog(context().store).find(
+        state=None if state == "all" else state, metric=request.args.get("metric") or None,
+        kind=request.args.get("kind") or None)
+    return page("alerts.html", [("Overview", "/dash/"), ("Alerts", None)], alerts=found,
+                state=state, args=request.args)
+
+
+@bp.get("/alerts/<alert_id>")
+def alert(alert_id: str) -> ResponseReturnValue:
+    """An alert with the plot that explains it, its history, and triage for token holders."""
+    ctx = context()
+    found = AlertLog(ctx.store).get(alert_id)
+    metric = _metric(found.metric)
+    moment = _ms(found.time)
+    window = (datetime.fromtimestamp((moment - 45 * DAY_MS) / 1000, UTC),
+              datetime.fromtimestamp((moment + 20 * DAY_MS) / 1000, UTC))
+    rows = queries.history(ctx.store, metric.name, found.dimensions, metric.dimensions,
+                           found.branch, since=window[0], until=window[1]).rows
+    plot = alert_figure(
+        point_columns(rows), specs_for(metric, found.dimensions), _marker(found),
+        unit=metric.unit, baseline=found.baseline, threshold=found.threshold,
+        started=_ms(found.started_time) if found.started_time else None,
+        title=f"{found.kind}: {metric.name} · {_label(found.dimensions)} · {found.branch}",
+    ) if rows else None
+    series_link = metric_url(metric.name, found.dimensions, found.branch)
+    return page("alert.html", [("Overview", "/dash/"), ("Alerts", "/dash/alerts"),
+                               (found.kind + " " + found.id[:8], None)],
+                alert=found, plot=embed(plot), series_link=series_link,
+                build_link=build_url(found.build_ci, found.build_id))
+
+
+@bp.get("/blobs/<blob_id>")
+def blob(blob_id: str) -> ResponseReturnValue:
+    """A detail blob drawn by the template its name or its metric's tags choose."""
+    ctx = context()
+    document = ctx.blobs.get(blob_id)
+    if document is None:
+        raise NotFound(f"no blob {blob_id!r}")
+    metric = ctx.full_catalog().get(request.args.get("metric", ""))
+    dimensions = {k: request.args[k] for k in (metric.dimensions if metric else ())
+                  if request.args.get(k)}
+    view = BlobView.of(document, **({
+        "metric": metric.name, "metric_unit": metric.unit, "metric_tags": metric.tags,
+        "specs": tuple(specs_for(metric, dimensions))} if metric else {}))
+    template = choose(view, request.args.get("template"))
+    ci, build_id = request.args.get("ci"), request.args.get("build")
+    owner = (ci, build_id) if ci and build_id else None
+    crumbs: list[tuple[str, str | None]] = [("Overview", "/dash/")]
+    if metric:
+        crumbs.append((metric.name, metric_url(metric.name, dimensions,
+                                               ctx.full_catalog().default_branch)))
+    if owner:
+        crumbs.append((f"{ci} / {build_id}", build_url(*owner)))
+    crumbs.append((f"{document.get('name', 'blob')} · {template.title}", None))
+    others = [(t, blob_url(blob_id, metric.name if metric else "", dimensions, owner, t.name))
+              for t in applicable(view)]
+    return page("blob.html", crumbs, document=document, drilldown=template, others=others,
+                plot=embed(template.draw(view)), metric=metric, dimensions=dimensions)
+
+
+# --- shaping the data for the figures -------------------------------------------------------
+
+def point_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of a series as the columns history_figure draws."""
+    return {
+        "time": [row["time"] // 1_000_000 for row in rows],
+        "value": [row.get("value") for row in rows],
+        "verdict": [row.get("verdict") or "none" for row in rows],
+        "ci": [row.get("ci") or "" for row in rows],
+        "build_id": [row.get("build_id") or "" for row in rows],
+        "commit": [row.get("commit") or "" for row in rows],
+        "pr": [f"#{row['pr_number']}" if row.get("pr_number") is not None else ""
+               for row in rows],
+        "change": [row.get("change") for row in rows],
+        "score": [row.get("score") for row in rows],
+    }
+
+
+def specs_for(metric: Metric, dimensions: Mapping[str, str]) -> list[SpecLine]:
+    """The specs that judge this series, as lines to draw."""
+    return [SpecLine(s.level, s.operator, s.threshold) for s in metric.specs
+            if s.applies_to(dimensions)]
+
+
+def _margin(metric: Metric, dimensions: Mapping[str, str], row: Mapping[str, Any],
+            link: str) -> Margin | None:
+    specs = {s.level: s for s in metric.specs if s.applies_to(dimensions)}
+    spec = specs.get("design") or specs.get("minimum") or specs.get("stretch")
+    if spec is None or row.get("value") is None:
+        return None
+    label = " · ".join([metric.name.rsplit(".", 1)[-1], *dimensions.values()])
+    return Margin(label, margin_to(row["value"], spec.operator, spec.threshold),
+                  row.get("verdict") or "none", spec.name, link)
+
+
+def _deviation(row: Mapping[str, Any]) -> str:
+    if row.get("baseline") is None or row.get("value") is None:
+        return ""
+    text = f"{row['value'] - row['baseline']:+.4g} (baseline {row['baseline']:.4g})"
+    if row.get("score") is not None:
+        text += f", z = {row['score']:+.1f}"
+    return text + (f", {row['decision']}" if row.get("decision") else "")
+
+
+def _marker(found: Alert) -> Marker:
+    return Marker(_ms(found.time), found.value, found.kind, found.reason, alert_url(found.id))
+
+
+def _metric(name: str) -> Metric:
+    metric = context().full_catalog().get(name)
+    if metric is None:
+        raise NotFound(f"unknown metric {name!r}")
+    return metric
+
+
+def _options(available: Sequence[Mapping[str, str]], metric: Metric) -> dict[str, list[str]]:
+    return {key: sorted({d[key] for d in available if key in d}) for key in metric.dimensions}
+
+
+def _label(dimensions: Mapping[str, str]) -> str:
+    return " · ".join(f"{k}={v}" for k, v in sorted(dimensions.items()))
+
+
+def _ms(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000
+
+
+def _view_args() -> dict[str, str]:
+    return {key: request.args[key] for key in ("since", "until", "x", "prs")
+            if request.args.get(key)}
+
+
+def _time_arg(name: str) -> datetime | None:
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput([Problem(name, "must be an ISO 8601 date or time")],
+                           "bad query") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,257 @@
+"""The dashboards in headless Chromium, against gunicorn + a Celery worker + redis-server +
+influxd holding the demo history: pages load without console errors or requests leaving
+loopback, BokehJS draws, clicks drill down from the overview to a blob."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from harness.client import post_submissions, wait_until_processed
+from harness.demo import DemoEvents, demo_events, generate_history
+from tests.browser import Browser
+from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer
+from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
+
+pytestmark = pytest.mark.browser
+END = datetime(2026, 11, 20, 12, tzinfo=UTC)
+# README screenshots: HARNESS_SCREENSHOT_DIR=docs/screenshots bin/test -k browser
+SHOTS = Path(os.environ.get("HARNESS_SCREENSHOT_DIR", "")) if os.environ.get(
+    "HARNESS_SCREENSHOT_DIR") else None
+
+
+class Demo:
+    """The running system with the demo history loaded."""
+
+    def __init__(self, url: str, events: DemoEvents) -> None:
+        self.url, self.events = url, events
+
+    def api(self, path: str, **params: Any) -> Any:
+        response = requests.get(self.url + path, params=params, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def blob_link(self, build: dict[str, Any], metric: str, **dimensions: str) -> str:
+        """The drill-down link the build page shows for one result."""
+        page = requests.get(f"{self.url}/dash/builds/{build['ci']}/{build['id']}", timeout=30)
+        links = re.findall(r'href="(/dash/blobs/[^"]+)"', page.text)
+        wanted = [f"metric={metric}", *(f"{k}={v}" for k, v in dimensions.items())]
+        return next(link.replace("&amp;", "&") for link in links
+                    if all(part in link for part in wanted))
+
+
+@pytest.fixture(scope="module")
+def demo(redis_server: RedisServer, influx_server: InfluxServer, harness_env: dict[str, str],
+         servers_dir: Path) -> Iterator[Demo]:
+    """Its own database, Redis db and blob folder, so other tests' clean-ups never touch it."""
+    env = {**harness_env, "HARNESS_BROKER_URL": redis_server.url.rsplit("/", 1)[0] + "/7",
+           "HARNESS_INFLUXDB_DATABASE": "harness_dash",
+           "HARNESS_BLOB_DIR": str(servers_dir / "dash-blobs"),
+           "HARNESS_SLACK_WEBHOOK_URL": ""}
+    worker = CeleryWorker(env, servers_dir / "dash-worker", concurrency=2).start()
+    web = GunicornServer(env, servers_dir / "dash-web", workers=2).start()
+    try:
+        summary = post_submissions(generate_history(nights=120, end=END), web.url,
+                                   INGEST_SECRET, progress=False)
+        assert summary.rejected == 0
+        wait_until_processed(web.url, summary.submission_ids, timeout=240)
+        answer = requests.post(f"{web.url}/api/v1/scans/change-points", timeout=30,
+                               headers=bearer(TRIAGE_SECRET))
+        assert answer.status_code == 202
+        yield Demo(web.url, demo_events(nights=120, end=END))
+    finally:
+        web.stop()
+        worker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with Browser() as session:
+        yield session
+
+
+def shot(browser: Browser, name: str, tmp_path: Path) -> None:
+    """Save what the browser shows (viewport size), for the README when asked."""
+    path = (SHOTS or tmp_path) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    browser.driver.save_screenshot(str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
+
+
+def assert_clean_render(browser: Browser) -> None:
+    browser.wait_for_bokeh()
+    assert browser.console_errors() == []
+    assert browser.external_requests() == []
+    assert browser.nonblank_canvases() >= 1
+
+
+def open_alert(demo: Demo) -> dict[str, Any]:
+    """The open regression the injected jointcal change caused (on an AM1 series)."""
+    alerts = demo.api("/api/v1/alerts", state="open", kind="regression",
+                      metric="validate_drp.AM1")["alerts"]
+    assert alerts, "the demo's injected regression raised no alert"
+    return alerts[0]
+
+
+def test_overview_shows_every_series_and_filters_narrow_it(demo: Demo, browser: Browser,
+                                                           tmp_path: Path) -> None:
+    browser.get(demo.url + "/dash/", wait_for_css="#series")
+    assert_clean_render(browser)
+    rows = browser.driver.find_elements(By.CSS_SELECTOR, "#series tbody tr")
+    assert len(rows) == 184  # 2 datasets × (14 metrics × 6 filters + 8 without filter)
+    shot(browser, "overview", tmp_path)
+
+    Select(browser.driver.find_element(By.NAME, "dataset")).select_by_visible_text("hsc_rc2")
+    Select(browser.driver.find_element(By.NAME, "filter")).select_by_visible_text("r")
+    browser.driver.find_element(By.CSS_SELECTOR, ".filters button").click()
+    WebDriverWait(browser.driver, 15).until(lambda d: "dataset=hsc_rc2" in d.current_url)
+    assert "filter=r" in browser.driver.current_url
+    rows = browser.driver.find_elements(By.CSS_SELECTOR, "#series tbody tr")
+    assert len(rows) == 14
+    assert all("dataset=hsc_rc2" in row.text and "filter=r" in row.text for row in rows)
+
+
+def test_click_path_from_the_overview_down_to_a_blob(demo: Demo, browser: Browser,
+                                                     tmp_path: Path) -> None:
+    browser.get(demo.url + "/dash/?branch=main&dataset=hsc_rc2&filter=r", wait_for_css="#series")
+    browser.driver.find_element(By.LINK_TEXT, "validate_drp.AM1").click()
+    WebDriverWait(browser.driver, 15).until(lambda d: "/dash/metrics/" in d.current_url)
+    assert_clean_render(browser)
+    assert "dataset=hsc_rc2" in browser.driver.current_url
+    assert "filter=r" in browser.driver.current_url
+    shot(browser, "metric", tmp_path)
+
+    # a real click on one drawn point lands on that point's build
+    data = browser.driver.execute_script(
+        "const v = [...Bokeh.index.all_views()].find(v => v.model.name == 'points');"
+        "const d = v.model.data_source.data;"
+        "return {n: d.build_id.length, ids: Array.from(d.build_id)};")
+    index = data["n"] // 3  # well away from the legend and from the injected regression
+    position = browser.bokeh_point_position("points", index)
+    browser.click_at(browser.driver.find_element(By.TAG_NAME, "html"), position.x, position.y)
+    WebDriverWait(browser.driver, 15).until(lambda d: "/dash/builds/" in d.current_url)
+    path = unquote(urlsplit(browser.driver.current_url).path)
+    assert path == f"/dash/builds/jenkins/{data['ids'][index]}"
+    assert_clean_render(browser)
+    assert data["ids"][index] in browser.driver.find_element(By.TAG_NAME, "h1").text
+
+    # from the build, the AM1 r result's detail blob
+    links = browser.driver.find_elements(By.CSS_SELECTOR, "a.blob-link")
+    wanted = [a for a in links if "metric=validate_drp.AM1" in a.get_attribute("href")
+              and "filter=r" in a.get_attribute("href")]
+    assert len(wanted) == 1
+    wanted[0].click()
+    WebDriverWait(browser.driver, 15).until(lambda d: "/dash/blobs/" in d.current_url)
+    assert_clean_render(browser)
+    assert "signal-to-noise" in browser.driver.find_element(By.TAG_NAME, "h1").text
+    crumbs = browser.driver.find_element(By.CSS_SELECTOR, ".crumbs").text
+    assert "validate_drp.AM1" in crumbs and data["ids"][index] in crumbs
+
+
+def test_snr_slider_recomputes_the_median_in_the_browser(demo: Demo, browser: Browser,
+                                                         tmp_path: Path) -> None:
+    build = demo.api(f"/api/v1/builds/jenkins/{demo.events.regression_build_id}")["build"]
+    browser.get(demo.url + demo.blob_link(build, "validate_drp.AM1", filter="i"))
+    assert_clean_render(browser)
+    summary = browser.driver.execute_script(
+        "return Bokeh.documents[0].get_model_by_name('summary').text")
+    assert "SNR ≥ 50" in summary
+    browser.driver.execute_script(
+        "Bokeh.documents[0].get_model_by_name('snr-slider').value = 400")
+    WebDriverWait(browser.driver, 10).until(lambda d: "SNR ≥ 400" in d.execute_script(
+        "return Bokeh.documents[0].get_model_by_name('summary').text"))
+    after = browser.driver.execute_script(
+        "return Bokeh.documents[0].get_model_by_name('summary').text")
+    stars = [int(re.search(r"of (\d+) stars", text)[1]) for text in (summary, after)]
+    assert stars[1] < stars[0]
+    assert browser.console_errors() == []
+    shot(browser, "blob-scatter", tmp_path)
+
+
+@pytest.mark.parametrize("template", ["histogram", "table"])
+def test_other_drill_down_templates_render(demo: Demo, browser: Browser, tmp_path: Path,
+                                           template: str) -> None:
+    build = demo.api(f"/api/v1/builds/jenkins/{demo.events.regression_build_id}")["build"]
+    metric = "validate_drp.PA1" if template == "histogram" else "pipe_tasks.runtime"
+    link = demo.blob_link(build, metric, dataset="hsc_rc2")
+    browser.get(demo.url + link + ("&template=table" if template == "table" else ""))
+    if template == "table":
+        browser.wait_for_bokeh(canvas=False)  # a table is HTML, not a canvas
+        assert browser.console_errors() == [] and browser.external_requests() == []
+        cells = browser.driver.execute_script(
+            "return Bokeh.documents[0].get_model_by_name('table').source.data.per_ccd_s.length")
+        assert cells == 20  # hsc_rc2 has 20 CCDs in the demo
+    else:
+        assert_clean_render(browser)
+        assert "specs of the metric" in browser.driver.page_source
+    shot(browser, f"blob-{template}", tmp_path)
+
+
+def test_build_view_shows_the_change_that_caused_the_regression(demo: Demo, browser: Browser,
+                                                                tmp_path: Path) -> None:
+    build_id = demo.events.regression_build_id
+    browser.get(f"{demo.url}/dash/builds/jenkins/{build_id}")
+    assert_clean_render(browser)
+    changes = browser.driver.find_element(By.CSS_SELECTOR, "table.changes").text
+    assert demo.events.regression_package in changes
+    compare = browser.driver.find_element(By.LINK_TEXT, "compare").get_attribute("href")
+    assert compare.startswith(f"https://github.com/lsst/{demo.events.regression_package}/compare/")
+    results = browser.driver.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
+    stored = demo.api(f"/api/v1/builds/jenkins/{build_id}")["results"]
+    assert len(results) == len(stored) == 184  # 92 measurements of each dataset
+    shot(browser, "build", tmp_path)
+
+
+def test_alert_view_explains_the_alert_and_triage_needs_a_token(demo: Demo, browser: Browser,
+                                                                tmp_path: Path) -> None:
+    alert = open_alert(demo)
+    browser.get(f"{demo.url}/dash/alerts/{alert['id']}")
+    assert_clean_render(browser)
+    baseline = browser.driver.execute_script(
+        "return Bokeh.documents[0].get_model_by_name('baseline').location")
+    assert baseline == pytest.approx(alert["baseline"])
+    shot(browser, "alert", tmp_path)
+
+    form = browser.driver.find_element(By.ID, "triage")
+    form.find_element(By.CSS_SELECTOR, "button[value=acknowledge]").click()
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: "token" in d.find_element(By.CSS_SELECTOR, "output").text)
+    form.find_element(By.NAME, "token").send_keys(INGEST_SECRET)  # wrong scope
+    form.find_element(By.CSS_SELECTOR, "button[value=acknowledge]").click()
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "output").text.startswith("403"))
+    assert demo.api(f"/api/v1/alerts/{alert['id']}")["state"] == "open"
+
+    field = browser.driver.find_element(By.NAME, "token")
+    field.clear()
+    field.send_keys(TRIAGE_SECRET)
+    browser.driver.find_element(By.NAME, "note").send_keys("jointcal change, expected")
+    browser.driver.find_element(By.CSS_SELECTOR, "button[value=acknowledge]").click()
+    WebDriverWait(browser.driver, 10).until(  # the page reloads with the new state
+        lambda d: "acknowledged" in d.execute_script("return document.querySelector('h1')"
+                                                     "?.textContent || ''"))
+    stored = demo.api(f"/api/v1/alerts/{alert['id']}")
+    assert stored["state"] == "acknowledged"
+    assert stored["history"][-1]["note"] == "jointcal change, expected"
+    assert ADMIN_SECRET not in browser.driver.page_source
+
+
+def test_pages_without_data_say_so_and_never_load_a_cdn(demo: Demo, browser: Browser) -> None:
+    browser.get(f"{demo.url}/dash/builds/jenkins/no-such-build")
+    assert "no build jenkins/no-such-build" in browser.driver.page_source
+    browser.get(f"{demo.url}/dash/metrics/validate_drp.AM1?dataset=nowhere")
+    assert "No series of validate_drp.AM1" in browser.driver.page_source
+    assert browser.external_requests() == []
+    scripts = [s.get_attribute("src") for s in
+               browser.driver.find_elements(By.CSS_SELECTOR, "script[src]")]
+    assert scripts and all(src.startswith(demo.url + "/dash/") for src in scripts)
