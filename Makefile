@@ -1,0 +1,21 @@
+# Benchmarks (not tests): each starts the servers it needs and rewrites its section of
+# docs/performance.md.
+PYTHON := .venv/bin/python
+
+.PHONY: bench bench-detection bench-dashboard test demo
+
+bench: bench-detection bench-dashboard
+
+bench-detection:
+	bash bin/setup
+	$(PYTHON) -m bench.detection
+
+bench-dashboard:
+	bash bin/setup
+	$(PYTHON) -m bench.dashboard
+
+test:
+	bash bin/test
+
+demo:
+	bash bin/demo
