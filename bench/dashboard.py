@@ -24,7 +24,7 @@ from dashboards.figures import history_figure
 from dashboards.views import BUCKETS, point_columns, specs_for
 from harness import create_app
 from harness.catalog import Metric
-from harness.model import Build, Measurement, PullRequest, Result, Submission
+from harness.model import Build, Measurement, PullRequest, Result, Submission, Verdict
 from harness.settings import Settings
 from harness.store import InfluxStore, result_point
 from tests.servers import InfluxServer, RedisServer
@@ -59,7 +59,7 @@ def load(store: InfluxStore, submissions: list[Submission]) -> None:
     points = []
     for submission in submissions:
         measurement = submission.measurements[0]
-        verdict = "design" if (measurement.value or 0) <= 10 else "minimum"
+        verdict: Verdict = "design" if (measurement.value or 0) <= 10 else "minimum"
         excursion = {"baseline": 7.0, "change": (measurement.value or 0) - 7.0,
                      "score": ((measurement.value or 0) - 7.0) / 0.2, "decision": "none"}
         result = Result(measurement, verdict, f"{METRIC}.{verdict}", excursion)
