@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from harness.store import RESULTS, InfluxStore, identifier, rfc3339
+from harness.store import RESULTS, InfluxStore, dimensions_of, identifier, rfc3339
 
 DETAIL_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "baseline", "change",
                  "score", "decision")
@@ -24,11 +24,6 @@ class SeriesRows:
     metric: str
     dimensions: Mapping[str, str]
     rows: tuple[Mapping[str, Any], ...]
-
-
-def dimensions_of(tags: Mapping[str, str]) -> dict[str, str]:
-    """The dimensions among a stored series' tags (not metric, not branch; not empty)."""
-    return {key: value for key, value in tags.items() if key not in ("metric", "branch") and value}
 
 
 def recent(store: InfluxStore, branch: str) -> list[SeriesRows]:

@@ -21,10 +21,10 @@ from dashboards.summary import Cell, Margin, margin_to, margins_figure, sparklin
 from harness.alert_log import AlertLog
 from harness.alerts import Alert, series_key
 from harness.api.context import context
-from harness.catalog import Metric
+from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.store import point_time
+from harness.store import dimensions_of, point_time
 
 bp = Blueprint("dash_pages", __name__)
 DAY_MS = 86_400_000
@@ -75,7 +75,7 @@ def metric_history(metric_name: str) -> ResponseReturnValue:
     """One series of a metric over time, with its specs, alerts and change points."""
     ctx = context()
     catalog = ctx.full_catalog()
-    metric = _metric(metric_name)
+    metric = _metric(catalog, metric_name)
     branch = request.args.get("branch") or catalog.default_branch
     available = queries.series_of(ctx.store, metric.name, branch)
     chosen = {key: request.args[key] for key in metric.dimensions if request.args.get(key)}
@@ -129,7 +129,7 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
     results: list[dict[str, Any]] = []
     margins: list[Margin] = []
     for item in ctx.store.build_results(record):
-        dimensions = queries.dimensions_of(item.tags)
+        dimensions = dimensions_of(item.tags)
         metric = catalog.get(item.tags["metric"])
         for row in item.rows:
             link = metric_url(item.tags["metric"], dimensions, branch,
@@ -169,7 +169,7 @@ def alert(alert_id: str) -> ResponseReturnValue:
     """An alert with the plot that explains it, its history, and triage for token holders."""
     ctx = context()
     found = AlertLog(ctx.store).get(alert_id)
-    metric = _metric(found.metric)
+    metric = _metric(ctx.full_catalog(), found.metric)
     moment = _ms(found.time)
     window = (datetime.fromtimestamp((moment - 45 * DAY_MS) / 1000, UTC),
               datetime.fromtimestamp((moment + 20 * DAY_MS) / 1000, UTC))
@@ -195,7 +195,8 @@ def blob(blob_id: str) -> ResponseReturnValue:
     document = ctx.blobs.get(blob_id)
     if document is None:
         raise NotFound(f"no blob {blob_id!r}")
-    metric = ctx.full_catalog().get(request.args.get("metric", ""))
+    catalog = ctx.full_catalog()
+    metric = catalog.get(request.args.get("metric", ""))
     dimensions = {k: request.args[k] for k in (metric.dimensions if metric else ())
                   if request.args.get(k)}
     view = BlobView.of(document, **({
@@ -207,7 +208,7 @@ def blob(blob_id: str) -> ResponseReturnValue:
     crumbs: list[tuple[str, str | None]] = [("Overview", "/dash/")]
     if metric:
         crumbs.append((metric.name, metric_url(metric.name, dimensions,
-                                               ctx.full_catalog().default_branch)))
+                                               catalog.default_branch)))
     if owner:
         crumbs.append((f"{ci} / {build_id}", build_url(*owner)))
     crumbs.append((f"{document.get('name', 'blob')} · {template.title}", None))
@@ -265,8 +266,8 @@ def _marker(found: Alert) -> Marker:
     return Marker(_ms(found.time), found.value, found.kind, found.reason, alert_url(found.id))
 
 
-def _metric(name: str) -> Metric:
-    metric = context().full_catalog().get(name)
+def _metric(catalog: Catalog, name: str) -> Metric:
+    metric = catalog.get(name)
     if metric is None:
         raise NotFound(f"unknown metric {name!r}")
     return metric

@@ -11,7 +11,7 @@ from harness.alert_log import AlertLog
 from harness.alerts import Alert, alert_id, series_key
 from harness.catalog import Catalog, Metric
 from harness.regress import change_points
-from harness.store import RESULTS, InfluxStore, point_time
+from harness.store import RESULTS, InfluxStore, dimensions_of, point_time
 
 NEAR_EXCURSION_BUILDS = 3
 
@@ -117,7 +117,7 @@ def _series(store: InfluxStore, metric: str, branch: str
         f"SELECT value, build_id, ci FROM {RESULTS} WHERE metric = $metric "
         "AND branch = $branch GROUP BY *", {"metric": metric, "branch": branch})
     return {
-        tuple(sorted((k, v) for k, v in series.tags.items() if k not in ("metric", "branch")
-                     and v)): [row for row in series.rows if row.get("value") is not None]
+        tuple(sorted(dimensions_of(series.tags).items())):
+            [row for row in series.rows if row.get("value") is not None]
         for series in found
     }

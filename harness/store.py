@@ -33,6 +33,11 @@ def identifier(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def dimensions_of(tags: Mapping[str, str]) -> dict[str, str]:
+    """The dimensions among a stored series' tags (not metric, not branch; not empty)."""
+    return {key: value for key, value in tags.items() if key not in ("metric", "branch") and value}
+
+
 def nanoseconds(moment: datetime) -> int:
     """A timezone-aware datetime as integer nanoseconds since the epoch, exactly."""
     delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
@@ -193,8 +198,7 @@ class InfluxStore:
             f"LIMIT {int(limit)}", params)
         history = {}
         for item in found:
-            dimensions = {k: v for k, v in item.tags.items() if k not in ("metric", "branch") and v}
-            key = series_key(item.tags["metric"], dimensions, branch)
+            key = series_key(item.tags["metric"], dimensions_of(item.tags), branch)
             history[key] = list(reversed(item.rows))
         return history
 

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from harness.api.context import context
 from harness.changes import package_changes
 from harness.errors import NotFound
-from harness.store import point_time
+from harness.store import dimensions_of, point_time
 
 bp = Blueprint("builds", __name__)
 
@@ -25,7 +25,7 @@ def show(ci: str, build_id: str) -> ResponseReturnValue:
     if record is None:
         raise NotFound(f"no build {ci}/{build_id}")
     results = [
-        {"metric": series.tags.get("metric"), "dimensions": _dimensions(series.tags),
+        {"metric": series.tags.get("metric"), "dimensions": dimensions_of(series.tags),
          "value": row.get("value"), "unit": row.get("unit"), "verdict": row.get("verdict"),
          "spec": row.get("spec") or None}
         for series in store.build_results(record) for row in series.rows
@@ -38,10 +38,6 @@ def show(ci: str, build_id: str) -> ResponseReturnValue:
         "changes": package_changes(json.loads(previous["packages"]) if previous else [],
                                    json.loads(record["packages"])),
     }
-
-
-def _dimensions(tags: Mapping[str, str]) -> dict[str, str]:
-    return {key: value for key, value in tags.items() if key not in ("metric", "branch") and value}
 
 
 def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
