@@ -11,11 +11,12 @@ from harness.errors import HarnessError
 
 def register_dashboards(app: Flask) -> None:
     """Attach the dashboard pages and the BokehJS files to the app."""
-    from dashboards import views
+    from dashboards import reports, views
 
     dash = Blueprint("dash", __name__, url_prefix="/dash", template_folder="templates",
                      static_folder="assets", static_url_path="/assets")
     dash.register_blueprint(views.bp)
+    dash.register_blueprint(reports.bp)
     dash.add_url_rule("/static/<path:filename>", "bokehjs", _bokehjs)
     dash.register_error_handler(HarnessError, _error_page)
     app.register_blueprint(dash)

@@ -4,9 +4,10 @@ to its specs, and inline SVG sparklines (hundreds per page cost nothing)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 from bokeh.models import ColumnDataSource, HoverTool, OpenURL, TapTool
 from bokeh.plotting import figure
@@ -70,13 +71,6 @@ class Margin:
     link: str
 
 
-def margin_to(value: float, operator: str, threshold: float) -> float:
-    """The relative distance of a value to a threshold, positive when it meets it."""
-    scale = abs(threshold) or 1.0
-    inside = threshold - value if operator in ("<", "<=") else value - threshold
-    return inside / scale
-
-
 def margins_figure(margins: Sequence[Margin], title: str = "") -> object:
     """A bar per result: its margin to the design spec in percent, coloured by verdict."""
     labels = [m.label for m in margins][::-1]
@@ -129,3 +123,43 @@ def sparkline(values: Sequence[float | None], verdicts: Sequence[str], width: in
 
 def _short(value: float | None) -> str:
     return "–" if value is None else f"{value:.3g}"
+
+
+@dataclass(frozen=True)
+class RequirementBar:
+    """One requirement of a report: how many of its cells meet each level, and where its
+    section of the page is."""
+
+    requirement: str
+    status: str
+    counts: Mapping[str, int]  # verdict → cells
+    link: str
+
+
+def requirements_figure(bars: Sequence[RequirementBar], title: str = "") -> object:
+    """A stacked bar per requirement: its cells by verdict; a click opens its section."""
+    labels = [f"{bar.requirement} · {bar.status}" for bar in bars]
+    data: dict[str, list[Any]] = {"label": labels, "link": [bar.link for bar in bars],
+                                  "requirement": [bar.requirement for bar in bars],
+                                  "status": [bar.status for bar in bars]}
+    for verdict in VERDICTS:
+        data[verdict] = [bar.counts.get(verdict, 0) for bar in bars]
+    source = ColumnDataSource(data, name="requirement-bars")
+    plot = figure(title=title, y_range=labels[::-1], name="requirements",
+                  height=max(220, 22 * len(bars) + 90), sizing_mode="stretch_width",
+                  tools="", toolbar_location=None, x_axis_label="cells")
+    stacks = plot.hbar_stack(list(VERDICTS), y="label", height=0.75, source=source,
+                             color=[VERDICT_COLORS[v] for v in VERDICTS], line_color="white",
+                             legend_label=list(VERDICTS))
+    for verdict, renderer in zip(VERDICTS, stacks, strict=True):
+        renderer.name = f"bars-{verdict}"
+    plot.add_tools(
+        HoverTool(renderers=list(stacks), tooltips=[
+            ("requirement", "@requirement"), ("status", "@status"),
+            *((f"{v} cells", f"@{v}") for v in VERDICTS)]),
+        TapTool(renderers=list(stacks), callback=OpenURL(url="@link", same_tab=True)))
+    plot.legend.orientation = "horizontal"
+    plot.add_layout(plot.legend[0], "above")
+    plot.ygrid.grid_line_color = None
+    plot.x_range.start = 0
+    return plot

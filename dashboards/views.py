@@ -15,16 +15,24 @@ from flask.typing import ResponseReturnValue
 from dashboards import queries
 from dashboards.drilldown import BlobView, applicable, choose
 from dashboards.figures import Marker, SpecLine, alert_figure, history_figure
-from dashboards.links import alert_url, blob_url, build_url, metric_url
 from dashboards.page import embed, page
-from dashboards.summary import Cell, Margin, margin_to, margins_figure, sparkline, verdict_matrix
+from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
 from harness.alert_log import AlertLog
 from harness.alerts import Alert, series_key
 from harness.api.context import context
 from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
 from harness.errors import InvalidInput, NotFound, Problem
+from harness.links import (
+    alert_url,
+    blob_url,
+    build_url,
+    metric_url,
+    release_report_url,
+    report_url,
+)
 from harness.store import dimensions_of, point_time
+from harness.verify import margin_to
 
 bp = Blueprint("dash_pages", __name__)
 DAY_MS = 86_400_000
@@ -65,9 +73,13 @@ def overview() -> ResponseReturnValue:
         [Cell(r["metric"].name, r["column"], r["latest"].get("verdict") or "none",
               r["latest"].get("value"), r["metric"].unit, r["link"]) for r in rows],
         title=f"Latest verdict of each series on {branch}") if rows else None
+    newest = max((item.rows[-1] for item in found), key=lambda row: row["time"], default=None)
     return page("overview.html", [("Overview", None)], plot=embed(matrix), rows=rows,
                 counts=counts, branch=branch, branches=queries.branches(ctx.store) or [branch],
-                options=options, chosen=chosen, kpm_only=kpm_only)
+                options=options, chosen=chosen, kpm_only=kpm_only,
+                release_report=release_report_url(branch) if found else None,
+                newest=newest, newest_report=report_url(newest["ci"], newest["build_id"])
+                if newest else None)
 
 
 @bp.get("/metrics/<metric_name>")
@@ -150,7 +162,7 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
                 changes=changes, alerts=alerts, plot=embed(plot),
                 packages=json.loads(record["packages"]),
                 previous=previous, previous_link=build_url(previous["ci"], previous["build_id"])
-                if previous else None)
+                if previous else None, report_link=report_url(ci, build_id))
 
 
 @bp.get("/alerts")

@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backfill", help="import many historical submissions or jobs, resumably"))
     replay.add_arguments(commands.add_parser(
         "replay", help="backtest a recorded series through the production detection"))
+    from harness.report import command as report
+
+    report.add_arguments(commands.add_parser(
+        "report", help="the verification report of a build or a release"))
 
     args = parser.parse_args(argv)
     try:

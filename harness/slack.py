@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from slack_sdk.webhook import WebhookClient
 
 from harness.alerts import Alert
 from harness.errors import HarnessError, ServiceUnavailable
+from harness.links import alert_url, build_url, metric_url
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +80,12 @@ class AlertLinks:
 def alert_links(alert: Alert, public_url: str) -> AlertLinks:
     """The dashboard and API links of an alert, absolute on the harness's public URL."""
     base = public_url.rstrip("/")
-    query = urlencode([*sorted(alert.dimensions.items()), ("branch", alert.branch)])
     pull_request = alert.pull_request or {}
     return AlertLinks(
-        alert=f"{base}/dash/alerts/{_segment(alert.id)}",
+        alert=base + alert_url(alert.id),
         api=f"{base}/api/v1/alerts/{_segment(alert.id)}",
-        history=f"{base}/dash/metrics/{_segment(alert.metric)}?{query}",
-        build=f"{base}/dash/builds/{_segment(alert.build_ci)}/{_segment(alert.build_id)}",
+        history=base + metric_url(alert.metric, alert.dimensions, alert.branch),
+        build=base + build_url(alert.build_ci, alert.build_id),
         ci=alert.build_url or None,
         pull_request=pull_request.get("url") or None,
     )

@@ -250,6 +250,19 @@ def rfc3339(epoch_ns: int) -> str:
     moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{moment}.{nanos:09d}Z"
 
+def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored build record as the API shows it."""
+    build: dict[str, Any] = {
+        "ci": record["ci"], "id": record["build_id"], "branch": record["branch"],
+        "time": point_time(record["time"]), "url": record.get("build_url"),
+        "commit": record.get("commit"), "packages": json.loads(record["packages"]),
+        "links": {"self": f"/api/v1/builds/{record['ci']}/{record['build_id']}"},
+    }
+    if record.get("pr_number") is not None:
+        build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),
+                                 "base": record.get("pr_base")}
+    return build
+
 
 def build_point(submission: Submission, time: int) -> Point:
     """The point that records a build's metadata."""

@@ -35,6 +35,16 @@ def verdict(
     return "fail", worst
 
 
+def inside(value: float, operator: str, threshold: float) -> float:
+    """How far value is inside a threshold, in its unit (negative: outside it)."""
+    return threshold - value if operator in ("<", "<=") else value - threshold
+
+
+def margin_to(value: float, operator: str, threshold: float) -> float:
+    """inside() as a fraction of the threshold, positive when value meets it."""
+    return inside(value, operator, threshold) / (abs(threshold) or 1.0)
+
+
 def judge(measurement: Measurement, catalog: Catalog) -> Result:
     """The result of one measurement against its metric's specs."""
     metric = catalog.get(measurement.metric)

@@ -89,7 +89,10 @@ if (views.length != 1) {
   throw new Error(`expected one glyph renderer named '${name}', found ${views.length}`);
 }
 const [view] = views;
-const {sx, sy} = view.glyph;
+const glyph = view.glyph;
+// markers have a screen position; bars (hbar, vbar, rect) a screen box: take its centre
+const sx = glyph.sx ?? glyph.sleft.map((left, i) => (left + glyph.sright[i]) / 2);
+const sy = glyph.sy ?? glyph.stop.map((top, i) => (top + glyph.sbottom[i]) / 2);
 if (!(index >= 0 && index < sx.length)) {
   throw new Error(`'${name}' has ${sx.length} points, not an index ${index}`);
 }
@@ -99,7 +102,8 @@ if (!(x >= x0 && x <= x1 && y >= y0 && y <= y1)) {
   throw new Error(`point ${index} of '${name}' lies outside its plot's frame`);
 }
 const canvas = view.plot_view.canvas_view.primary.canvas.getBoundingClientRect();
-return {x: canvas.left + x, y: canvas.top + y};
+// relative to the document, so that it stays right however the page is scrolled
+return {x: canvas.left + x + window.scrollX, y: canvas.top + y + window.scrollY};
 """
 # Scrolls the target point into the viewport if needed; the element's top-left after that.
 SCROLL_TO_POINT_JS = """
@@ -216,7 +220,8 @@ class Browser:
         return int(self.driver.execute_script(NONBLANK_CANVASES_JS))
 
     def bokeh_point_position(self, renderer_name: str, index: int) -> Point:
-        """Where BokehJS drew point `index` of the named glyph renderer, in viewport CSS px."""
+        """Where BokehJS drew point `index` of the named glyph renderer, in CSS px from the
+        document's top-left corner (click it with click_at on the `html` element)."""
         position = self.driver.execute_script(POINT_POSITION_JS, renderer_name, index)
         return Point(position["x"], position["y"])
 

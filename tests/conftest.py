@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,16 @@ def wait_done(client: Any, status_url: str, timeout_s: float = 30.0) -> dict[str
             return status  # type: ignore[no-any-return]
         time.sleep(0.05)
     raise AssertionError(f"submission still {status['state']} after {timeout_s} s")
+
+
+def post_all(client: Any, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Post in order, each judged before the next (as nightly CI does)."""
+    statuses = []
+    for body in bodies:
+        response = client.post("/api/v1/submissions", json=body, headers=bearer())
+        assert response.status_code == 202, response.json
+        statuses.append(wait_done(client, response.json["status_url"]))
+    return statuses
 
 
 SUBMISSION: dict[str, Any] = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.store import InfluxStore
-from tests.conftest import INGEST_SECRET, TRIAGE_SECRET, bearer, wait_done
+from tests.conftest import INGEST_SECRET, TRIAGE_SECRET, bearer, post_all
 
 START = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)
 
@@ -27,16 +26,6 @@ def nightly(index: int, value: float, metric: str = "dm_latency.OTT1", **build: 
         "dimensions": {"dataset": "hsc_rc2"},
         "measurements": [{"metric": metric, "value": value, "unit": "s"}],
     }
-
-
-def post_all(client: Any, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Post in order, each judged before the next (as nightly CI does)."""
-    statuses = []
-    for body in bodies:
-        response = client.post("/api/v1/submissions", json=body, headers=bearer(INGEST_SECRET))
-        assert response.status_code == 202, response.json
-        statuses.append(wait_done(client, response.json["status_url"]))
-    return statuses
 
 
 def noisy(count: int, level: float = 45.0, sigma: float = 1.0, seed: int = 3) -> list[float]:

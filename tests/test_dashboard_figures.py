@@ -18,7 +18,14 @@ from bokeh.models import (
 from dashboards.downsample import min_max_indices
 from dashboards.drilldown import REGISTRY, BlobView, applicable, choose
 from dashboards.figures import Marker, SpecLine, alert_figure, history_figure, spec_bands
-from dashboards.summary import Cell, margin_to, sparkline, verdict_matrix
+from dashboards.summary import (
+    Cell,
+    RequirementBar,
+    requirements_figure,
+    sparkline,
+    verdict_matrix,
+)
+from harness.verify import margin_to
 
 DAY_MS = 86_400_000
 SPECS = [SpecLine("minimum", "<=", 20.0), SpecLine("design", "<=", 10.0),
@@ -160,6 +167,21 @@ def test_verdict_matrix_has_a_cell_per_series_linking_to_it():
     data = named(plot, "cells")[0].data_source.data
     assert data["link"] == ["/dash/m?r", "/dash/m?g"]
     assert list(plot.x_range.factors) == ["hsc_rc2 · g", "hsc_rc2 · r"]
+
+
+def test_requirement_bars_stack_cells_by_verdict_and_open_their_section():
+    bars = [RequirementBar("LPM-17-PA1", "conditional (minimum)",
+                           {"stretch": 1, "design": 9, "minimum": 2}, "#req-LPM-17-PA1"),
+            RequirementBar("DMS-REQ-0131", "failed", {"fail": 1}, "#req-DMS-REQ-0131")]
+    plot = requirements_figure(bars)
+    design = named(plot, "bars-design")[0]
+    data = design.data_source.data
+    assert data["design"] == [9, 0] and data["fail"] == [0, 1]
+    assert data["link"] == ["#req-LPM-17-PA1", "#req-DMS-REQ-0131"]
+    assert list(plot.y_range.factors)[-1] == "LPM-17-PA1 · conditional (minimum)"  # on top
+    taps = [tool for tool in plot.tools if isinstance(tool, TapTool)]
+    assert taps and taps[0].callback.url == "@link"
+    assert json_item(plot)["doc"]["roots"]
 
 
 def test_margin_is_positive_inside_the_spec():

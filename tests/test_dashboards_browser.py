@@ -255,3 +255,61 @@ def test_pages_without_data_say_so_and_never_load_a_cdn(demo: Demo, browser: Bro
     scripts = [s.get_attribute("src") for s in
                browser.driver.find_elements(By.CSS_SELECTOR, "script[src]")]
     assert scripts and all(src.startswith(demo.url + "/dash/") for src in scripts)
+
+
+def test_verification_report_from_the_overview_adds_up_and_drills_down(
+    demo: Demo, browser: Browser, tmp_path: Path
+) -> None:
+    browser.get(demo.url + "/dash/", wait_for_css="#release-report")
+    browser.driver.find_element(By.ID, "release-report").click()
+    WebDriverWait(browser.driver, 15).until(lambda d: "/dash/report" in d.current_url)
+    assert_clean_render(browser)
+    api = demo.api("/api/v1/report", branch="main")
+    # the demo posts both datasets of a nightly under one build id
+    assert [(b["id"], b["datasets"]) for b in api["builds"]] == [
+        ("nightly-2026-11-20", ["dc2_test_med", "hsc_rc2"])]
+
+    # the fractions can be checked by hand: the summary counts the rows of the table
+    summary = {row.get_attribute("data-status"): int(row.find_elements(By.TAG_NAME, "td")[1].text)
+               for row in browser.driver.find_elements(By.CSS_SELECTOR,
+                                                       "#summary tr[data-status]")}
+    rows = [row.get_attribute("data-status") for row in
+            browser.driver.find_elements(By.CSS_SELECTOR, "#requirements tbody tr")]
+    assert len(rows) == 19 and sum(summary.values()) == 19
+    assert summary == {status: rows.count(status) for status in summary} == api["summary"]["counts"]
+    shot(browser, "report", tmp_path)
+    browser.driver.execute_script(
+        "document.querySelector('.plot').scrollIntoView({block: 'start'})")
+    shot(browser, "report-requirements", tmp_path)
+
+    # a click on a requirement's bar opens its cells; a cell opens its series
+    requirements = [item["id"] for item in api["requirements"]]
+    index = next(i for i, item in enumerate(api["requirements"])
+                 if any(cell["verdict"] == "design" for cell in item["cells"]))
+    position = browser.bokeh_point_position("bars-design", index)
+    browser.click_at(browser.driver.find_element(By.TAG_NAME, "html"), position.x, position.y)
+    anchor = "req-" + requirements[index]
+    WebDriverWait(browser.driver, 15).until(lambda d: d.current_url.endswith("#" + anchor))
+    section = browser.driver.find_element(By.ID, anchor)
+    section.find_element(By.CSS_SELECTOR, "a.cell-link").click()
+    WebDriverWait(browser.driver, 15).until(lambda d: "/dash/metrics/" in d.current_url)
+    assert_clean_render(browser)
+
+
+def test_build_report_links_and_printable_markdown(demo: Demo, browser: Browser) -> None:
+    build_id = demo.events.regression_build_id
+    browser.get(f"{demo.url}/dash/builds/jenkins/{build_id}", wait_for_css="#build-report")
+    browser.driver.find_element(By.ID, "build-report").click()
+    WebDriverWait(browser.driver, 15).until(lambda d: "/dash/report/jenkins/" in d.current_url)
+    assert_clean_render(browser)
+    assert f"build jenkins/{build_id}" in browser.driver.find_element(By.TAG_NAME, "h1").text
+    markdown = browser.driver.find_element(By.ID, "report-markdown").get_attribute("href")
+    text = requests.get(markdown, timeout=30).text
+    assert text.startswith(f"# Verification report of build jenkins/{build_id}\n")
+    # print media hides the navigation and keeps the report
+    browser.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not browser.driver.find_element(By.TAG_NAME, "header").is_displayed()
+        assert browser.driver.find_element(By.ID, "requirements").is_displayed()
+    finally:
+        browser.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
@@ -12,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from harness.api.context import context
 from harness.changes import package_changes
 from harness.errors import NotFound
-from harness.store import dimensions_of, point_time
+from harness.store import build_json, dimensions_of
 
 bp = Blueprint("builds", __name__)
 
@@ -38,17 +36,3 @@ def show(ci: str, build_id: str) -> ResponseReturnValue:
         "changes": package_changes(json.loads(previous["packages"]) if previous else [],
                                    json.loads(record["packages"])),
     }
-
-
-def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored build record as the API shows it."""
-    build: dict[str, Any] = {
-        "ci": record["ci"], "id": record["build_id"], "branch": record["branch"],
-        "time": point_time(record["time"]), "url": record.get("build_url"),
-        "commit": record.get("commit"), "packages": json.loads(record["packages"]),
-        "links": {"self": f"/api/v1/builds/{record['ci']}/{record['build_id']}"},
-    }
-    if record.get("pr_number") is not None:
-        build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),
-                                 "base": record.get("pr_base")}
-    return build

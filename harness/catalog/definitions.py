@@ -49,7 +49,7 @@ def metrics_from_json(
         default_branch=catalog.default_branch,
         dimensions={name: DimensionDoc(description=d.description, aliases=list(d.aliases))
                     for name, d in catalog.dimensions.items()},
-        requirements={rid: RequirementDoc(title=r.title, document=r.document)
+        requirements={rid: RequirementDoc(title=r.title, document=r.document, url=r.url)
                       for rid, r in catalog.requirements.items()},
     )
     built = _build_metrics(metric_docs, raw_specs, settings, problems)

@@ -71,7 +71,7 @@ def load_catalog(directory: Path) -> Catalog:
             for name, doc in settings.dimensions.items()
         },
         requirements={
-            rid: Requirement(rid, doc.title, doc.document)
+            rid: Requirement(rid, doc.title, doc.document, doc.url)
             for rid, doc in settings.requirements.items()
         },
         default_branch=settings.default_branch,

@@ -93,6 +93,11 @@ class Requirement:
     id: str
     title: str = ""
     document: str = ""
+    url: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The requirement as the API shows it."""
+        return {"id": self.id, "title": self.title, "document": self.document, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,20 @@ class Catalog:
     def get(self, name: str) -> Metric | None:
         """The metric of that name, or None."""
         return self.metrics.get(name)
+
+    def traced_requirements(self) -> dict[str, tuple[Requirement, tuple[Metric, ...]]]:
+        """Every requirement → the metrics verifying it: the declared ones in the order of
+        the catalog file, then those only named by a metric, by id."""
+        verifying: dict[str, list[Metric]] = {rid: [] for rid in self.requirements}
+        undeclared: dict[str, list[Metric]] = {}
+        for metric in sorted(self.metrics.values(), key=lambda m: m.name):
+            for rid in metric.requirements:
+                (verifying if rid in verifying else undeclared).setdefault(rid, []).append(metric)
+        verifying.update(sorted(undeclared.items()))
+        return {
+            rid: (self.requirements.get(rid, Requirement(rid)), tuple(metrics))
+            for rid, metrics in verifying.items()
+        }
 
     def with_metrics(self, extra: Iterable[Metric]) -> Catalog:
         """This catalog plus metrics registered inline (the catalog's own win)."""

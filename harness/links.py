@@ -1,8 +1,9 @@
-"""Stable, shareable dashboard URLs: every selection is a query argument, in a fixed order."""
+"""Stable, shareable dashboard URLs (relative to the public URL of the harness): every
+selection is a query argument, in a fixed order. Dashboards, Slack and reports share them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode
 
 
@@ -33,3 +34,18 @@ def blob_url(blob_id: str, metric: str, dimensions: Mapping[str, str],
     if template:
         args["template"] = template
     return f"/dash/blobs/{quote(blob_id, safe='')}?{urlencode(args)}"
+
+
+def report_url(ci: str, build_id: str) -> str:
+    """The verification report of one build."""
+    return f"/dash/report/{quote(ci, safe='')}/{quote(build_id, safe='')}"
+
+
+def release_report_url(branch: str | None = None, builds: Sequence[tuple[str, str]] = (),
+                       name: str | None = None, until: str | None = None) -> str:
+    """The verification report of a release: the latest build of each dataset on a branch,
+    or a named set of builds."""
+    args = [("build", f"{ci}/{build_id}") for ci, build_id in builds]
+    args += [(key, value) for key, value in (("branch", branch), ("until", until),
+                                             ("name", name)) if value]
+    return f"/dash/report?{urlencode(args)}"

@@ -1,0 +1,190 @@
+"""Reading what a report needs from the store: the results of a set of builds, split by
+dataset (different datasets are often different CI jobs), and the previous results of each
+dataset on the same branch. A handful of round trips whatever the size of the report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.catalog import Catalog
+from harness.errors import NotFound
+from harness.report.model import BuildRef, Observation, Report, build_report
+from harness.store import RESULTS, InfluxStore, build_json, dimensions_of, point_time, rfc3339
+
+DATASET = "dataset"  # the dimension that tells CI jobs apart; "" = results without one
+
+
+@dataclass(frozen=True)
+class Part:
+    """The results of one build, all of them (dataset None) or one dataset's."""
+
+    ci: str
+    build_id: str
+    branch: str
+    time: int  # ns since the epoch, as stored
+    dataset: str | None = None
+
+
+def build_report_of(store: InfluxStore, catalog: Catalog, ci: str, build_id: str) -> Report:
+    """The report of one build; NotFound when the store has no such build."""
+    record = _records(store, [(ci, build_id)])[0]
+    if record is None:
+        raise NotFound(f"no build {ci}/{build_id}")
+    part = Part(ci, build_id, record["branch"], record["time"])
+    return _report(store, catalog, [part], f"Verification report of build {ci}/{build_id}",
+                   {"kind": "build", "ci": ci, "id": build_id})
+
+
+def release_report(
+    store: InfluxStore, catalog: Catalog, branch: str, until: str | None = None,
+    name: str | None = None,
+) -> Report:
+    """The report over the latest build of each dataset on a branch (at or before until)."""
+    condition = " AND time <= $until" if until else ""
+    found = store.query(
+        f"SELECT last(value), build_id, ci FROM {RESULTS} WHERE branch = $branch{condition} "
+        f"GROUP BY {DATASET}", {"branch": branch, "until": until} if until else {"branch": branch})
+    parts = [Part(row["ci"], row["build_id"], branch, row["time"], item.tags.get(DATASET, ""))
+             for item in found for row in item.rows]
+    if not parts:
+        raise NotFound(f"no results on branch {branch}" + (f" until {until}" if until else ""))
+    scope = {"kind": "release", "name": name or branch, "branch": branch, "until": until,
+             "selection": "the latest build of each dataset"}
+    title = f"Verification report of {name or branch}"
+    return _report(store, catalog, parts, title + f" (latest build of each dataset on {branch})",
+                   scope)
+
+
+def builds_report(
+    store: InfluxStore, catalog: Catalog, refs: Sequence[tuple[str, str]],
+    name: str | None = None,
+) -> Report:
+    """The report over a named set of builds; NotFound names every unknown build."""
+    records = _records(store, refs)
+    missing = [f"{ci}/{build_id}" for (ci, build_id), rec in zip(refs, records, strict=True)
+               if rec is None]
+    if missing:
+        raise NotFound(f"no build {', '.join(missing)}")
+    parts = [Part(ci, build_id, rec["branch"], rec["time"])
+             for (ci, build_id), rec in zip(refs, records, strict=True) if rec is not None]
+    label = name or ", ".join(f"{ci}/{build_id}" for ci, build_id in refs)
+    scope = {"kind": "release", "name": label,
+             "selection": [{"ci": ci, "id": build_id} for ci, build_id in refs]}
+    return _report(store, catalog, parts, f"Verification report of {label}", scope)
+
+
+def _report(
+    store: InfluxStore, catalog: Catalog, parts: Sequence[Part], title: str,
+    scope: Mapping[str, Any],
+) -> Report:
+    observations = _observations(store, parts)
+    covered = _datasets(parts, observations)
+    previous_parts = _previous_parts(store, covered)
+    previous = _observations(store, previous_parts)
+    refs = list(dict.fromkeys((p.ci, p.build_id) for p in [*parts, *previous_parts]))
+    records = dict(zip(refs, _records(store, refs), strict=True))
+    return build_report(
+        catalog, observations, title=title, scope=scope,
+        builds=_builds_json(parts, covered, records),
+        previous=previous if previous_parts else None,
+        previous_builds=_builds_json(previous_parts, {}, records),
+    )
+
+
+def _observations(store: InfluxStore, parts: Sequence[Part]) -> list[Observation]:
+    """Every stored result of these parts, in one request."""
+    if not parts:
+        return []
+    statements, params = [], {}
+    for index, part in enumerate(parts):
+        params.update({f"branch{index}": part.branch, f"time{index}": rfc3339(part.time),
+                       f"id{index}": part.build_id})
+        condition = ""
+        if part.dataset is not None:
+            params[f"dataset{index}"] = part.dataset
+            condition = f" AND {DATASET} = $dataset{index}"
+        statements.append(
+            f"SELECT value, unit, ci, build_id FROM {RESULTS} WHERE branch = $branch{index} "
+            f"AND time = $time{index} AND build_id = $id{index}{condition} GROUP BY *")
+    found = []
+    for part, series in zip(parts, store.query_each(statements, params), strict=True):
+        for item in series:
+            for row in item.rows:
+                if row.get("ci") != part.ci:
+                    continue
+                found.append(Observation(
+                    item.tags["metric"], dimensions_of(item.tags), row.get("value"),
+                    row.get("unit") or "",
+                    BuildRef(part.ci, part.build_id, part.branch, point_time(row["time"]))))
+    return found
+
+
+def _datasets(
+    parts: Sequence[Part], observations: Iterable[Observation]
+) -> dict[tuple[str, str], Part]:
+    """(branch, dataset) → the part that covers it (the latest where several do)."""
+    covered: dict[tuple[str, str], Part] = {}
+    by_build = {(p.ci, p.build_id): p for p in parts}
+    for observation in observations:
+        part = by_build[(observation.build.ci, observation.build.id)]
+        dataset = observation.dimensions.get(DATASET, "")
+        key = (part.branch, dataset)
+        if key not in covered or covered[key].time < part.time:
+            covered[key] = Part(part.ci, part.build_id, part.branch, part.time, dataset)
+    return covered
+
+
+def _previous_parts(store: InfluxStore, covered: Mapping[tuple[str, str], Part]) -> list[Part]:
+    """For each dataset covered, the latest earlier build that measured it on its branch."""
+    statements, params, keys = [], {}, list(covered)
+    for index, (branch, dataset) in enumerate(keys):
+        params.update({f"branch{index}": branch, f"dataset{index}": dataset,
+                       f"time{index}": rfc3339(covered[(branch, dataset)].time)})
+        statements.append(
+            f"SELECT last(value), build_id, ci FROM {RESULTS} WHERE branch = $branch{index} "
+            f"AND {DATASET} = $dataset{index} AND time < $time{index}")
+    found = store.query_each(statements, params) if statements else []
+    return [Part(row["ci"], row["build_id"], branch, row["time"], dataset)
+            for (branch, dataset), series in zip(keys, found, strict=True)
+            for item in series for row in item.rows]
+
+
+def _records(
+    store: InfluxStore, refs: Sequence[tuple[str, str]]
+) -> list[Mapping[str, Any] | None]:
+    """The stored build record of each (ci, id), None where there is none; one request."""
+    if not refs:
+        return []
+    statements, params = [], {}
+    for index, (ci, build_id) in enumerate(refs):
+        params.update({f"ci{index}": ci, f"id{index}": build_id})
+        statements.append(
+            f"SELECT * FROM builds WHERE ci = $ci{index} AND build_id = $id{index} GROUP BY *")
+    records: list[Mapping[str, Any] | None] = []
+    for series in store.query_each(statements, params):
+        rows = [{**row, **item.tags} for item in series for row in item.rows]
+        records.append(max(rows, key=lambda row: row["time"]) if rows else None)
+    return records
+
+
+def _builds_json(
+    parts: Sequence[Part], covered: Mapping[tuple[str, str], Part],
+    records: Mapping[tuple[str, str], Mapping[str, Any] | None],
+) -> list[dict[str, Any]]:
+    """Each build once, with the datasets the report takes from it."""
+    datasets: dict[tuple[str, str], list[str]] = {}
+    for part in parts:
+        datasets.setdefault((part.ci, part.build_id), [])
+    for (_, dataset), part in sorted(covered.items()):
+        datasets[(part.ci, part.build_id)].append(dataset)
+    for part in parts:
+        if part.dataset is not None and part.dataset not in datasets[(part.ci, part.build_id)]:
+            datasets[(part.ci, part.build_id)].append(part.dataset)
+    builds = []
+    for ref, names in datasets.items():
+        record = records.get(ref)
+        if record is not None:
+            builds.append({**build_json(record), "datasets": sorted(names)})
+    return sorted(builds, key=lambda build: (build["time"], build["ci"], build["id"]))

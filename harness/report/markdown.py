@@ -1,0 +1,150 @@
+"""The report as Markdown, for pull requests and release notes: a summary a reader can
+check by hand, what changed, one line per requirement, then every cell behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.catalog import LEVELS
+from harness.links import build_url, metric_url
+from harness.report.model import STATUS_LABELS, STATUSES, Cell, Report, Step
+
+OPERATORS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "=", "!=": "≠"}
+
+
+def render_markdown(report: Report, base_url: str) -> str:
+    """The whole report; links are absolute on base_url (the harness's public URL)."""
+    base = base_url.rstrip("/")
+    lines = [f"# {report.title}", "", *_builds(report, base), "", "## Summary", ""]
+    lines += _summary(report)
+    lines += ["", "## Changes since the previous report", "", *_changes(report, base)]
+    lines += ["", "## Requirements", "",
+              "| requirement | title | status | worst cell | metrics |",
+              "|---|---|---|---|---|"]
+    for item in report.requirements:
+        requirement = item.requirement
+        name = f"[{requirement.id}]({requirement.url})" if requirement.url else requirement.id
+        worst = item.worst
+        lines.append(
+            f"| {name} | {_cell_text(requirement.title)} | {STATUS_LABELS[item.status]} | "
+            f"{_describe(worst) if worst else '–'} | "
+            f"{', '.join(f'`{m}`' for m in item.metrics) or '–'} |")
+    lines += ["", "## Cells", ""]
+    for item in report.requirements:
+        if not item.cells:
+            continue
+        lines += [f"### {item.requirement.id}: {STATUS_LABELS[item.status]}", "",
+                  f"<details><summary>{len(item.cells)} cells</summary>", "",
+                  "| metric | dimensions | value | verdict | headroom | to the next level "
+                  "| previous |",
+                  "|---|---|---:|---|---|---|---|"]
+        for cell in item.cells:
+            link = base + metric_url(cell.metric, cell.dimensions, cell.build.branch)
+            lines.append(
+                f"| [`{cell.metric}`]({link}) | {_dimensions(cell.dimensions)} | "
+                f"{quantity(cell.value, cell.unit)} | {cell.verdict} | "
+                f"{step_text(cell.met, cell.unit, 'above')} | "
+                f"{step_text(cell.next, cell.unit, 'short')} | "
+                f"{_previous(cell)} |")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _builds(report: Report, base: str) -> list[str]:
+    lines = []
+    for build in report.builds:
+        lines.append(f"- {_build_link(build, base)} on `{build['branch']}`, "
+                     f"{build['time']}{_commit(build)}; datasets: "
+                     f"{', '.join(build.get('datasets', [])) or '–'}")
+    if report.previous_builds:
+        previous = ", ".join(_build_link(build, base) for build in report.previous_builds)
+        lines.append(f"- compared with the previous report: {previous}")
+    return lines or ["- no builds"]
+
+
+def _build_link(build: Mapping[str, Any], base: str) -> str:
+    return f"[{build['ci']}/{build['id']}]({base}{build_url(build['ci'], build['id'])})"
+
+
+def _commit(build: Mapping[str, Any]) -> str:
+    return f", commit `{build['commit']}`" if build.get("commit") else ""
+
+
+def _summary(report: Report) -> list[str]:
+    summary = report.summary
+    lines = [f"{summary.total} requirements. Pass/fail is judged at the design "
+             "specification; meeting only the minimum is conditional.", "",
+             "| status | requirements | fraction |", "|---|---:|---:|"]
+    for status in STATUSES:
+        count = summary.counts[status]
+        lines.append(f"| {STATUS_LABELS[status]} | {count} | {percent(summary.fraction(count))} |")
+    lines += [f"| **total** | **{summary.total}** | **100.0 %** |", ""]
+    at_least = summary.at_least
+    lines.append("Verified at least at: " + "; ".join(
+        f"{level} {at_least[level]} of {summary.total} "
+        f"({percent(summary.fraction(at_least[level]))})" for level in LEVELS) + ".")
+    return lines
+
+
+def _changes(report: Report, base: str) -> list[str]:
+    if report.previous_builds is None:
+        return ["No earlier results on this branch to compare with."]
+    changes = report.changes
+    if not changes:
+        return ["No requirement changed status."]
+    titles = {"newly_failing": "Newly failing", "newly_passing": "Newly passing",
+              "worse": "Worse", "better": "Better", "measurement": "Measured / not measured"}
+    lines = []
+    for kind, title in titles.items():
+        items = [c for c in changes if c.kind == kind]
+        if items:
+            lines.append(f"- **{title}**: " + ", ".join(
+                f"{c.requirement} ({STATUS_LABELS[c.before]} → {STATUS_LABELS[c.after]})"
+                for c in items))
+    return lines
+
+
+def _describe(cell: Cell) -> str:
+    where = f" ({_dimensions(cell.dimensions)})" if cell.dimensions else ""
+    return f"`{cell.metric}`{where} = {quantity(cell.value, cell.unit)}, {cell.verdict}"
+
+
+def _dimensions(dimensions: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}={_cell_text(value)}" for key, value in sorted(dimensions.items())) \
+        or "–"
+
+
+def step_text(step: Step | None, unit: str, side: str) -> str:
+    """A threshold relative to a value: `side` is above (headroom) or short (to reach)."""
+    if step is None:
+        return "–"
+    limit = f"{step.level} {OPERATORS.get(step.operator, step.operator)} " \
+            f"{quantity(step.threshold, unit)}"
+    distance = quantity(abs(step.distance), unit)
+    if side == "above":
+        return f"{distance} ({percent(abs(step.fraction))}) inside {limit}"
+    return f"{distance} ({percent(abs(step.fraction))}) short of {limit}"
+
+
+def _previous(cell: Cell) -> str:
+    previous = cell.previous
+    if previous is None:
+        return "–"
+    return f"{quantity(previous.value, previous.unit)}, {previous.verdict}"
+
+
+def quantity(value: float | None, unit: str) -> str:
+    """A value with its unit, to 4 significant digits."""
+    if value is None:
+        return "–"
+    return f"{value:.4g} {unit}".strip()
+
+
+def percent(fraction: float) -> str:
+    """A fraction as a percentage with one decimal."""
+    return f"{100 * fraction:.1f} %"
+
+
+def _cell_text(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,70 @@
+"""Which builds a release report reads, from query arguments (API, dashboard, CLI alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from werkzeug.datastructures import MultiDict
+
+from harness.catalog import Catalog
+from harness.errors import InvalidInput, Problem
+from harness.report.collect import builds_report, release_report
+from harness.report.model import Report
+from harness.store import InfluxStore
+
+MAX_BUILDS = 100
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A named set of builds, or the latest build of each dataset on a branch."""
+
+    branch: str | None = None
+    builds: tuple[tuple[str, str], ...] = ()
+    until: str | None = None
+    name: str | None = None
+
+    def report(self, store: InfluxStore, catalog: Catalog) -> Report:
+        """The report of this selection."""
+        if self.builds:
+            return builds_report(store, catalog, self.builds, self.name)
+        return release_report(store, catalog, self.branch or catalog.default_branch,
+                              self.until, self.name)
+
+
+def parse_selection(args: MultiDict[str, str]) -> Selection:
+    """`build=ci/id` (repeatable) or `branch=` with `until=`; `name=` labels the report.
+    Raises InvalidInput naming each bad argument."""
+    problems: list[Problem] = []
+    builds = _builds(args.getlist("build"), problems)
+    branch, until, name = args.get("branch"), args.get("until"), args.get("name")
+    if builds and (branch or until):
+        problems.append(Problem("branch", "give either build=… or branch=/until=, not both"))
+    if until:
+        try:
+            moment = datetime.fromisoformat(until.replace("Z", "+00:00"))
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            until = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        except ValueError:
+            problems.append(Problem("until", "must be an ISO 8601 time like 2026-11-20T12:00:00Z"))
+    if name is not None and not 0 < len(name) <= 200:
+        problems.append(Problem("name", "must be 1 to 200 characters"))
+    if problems:
+        raise InvalidInput(problems, "bad report selection")
+    return Selection(branch or None, builds, until or None, name)
+
+
+def _builds(values: Sequence[str], problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    if len(values) > MAX_BUILDS:
+        problems.append(Problem("build", f"at most {MAX_BUILDS} builds per report"))
+        return ()
+    builds = []
+    for index, value in enumerate(values):
+        ci, _, build_id = value.partition("/")
+        if not ci or not build_id:
+            problems.append(Problem(f"build[{index}]", "must be ci/id, e.g. jenkins/1234"))
+        else:
+            builds.append((ci, build_id))
+    return tuple(dict.fromkeys(builds))
