@@ -14,8 +14,9 @@ from dashboards.page import Crumbs, embed, page
 from dashboards.summary import RequirementBar, requirements_figure
 from harness.api.context import context
 from harness.links import build_url, metric_url
-from harness.report import STATUS_LABELS, STATUSES, Report, build_report_of
+from harness.report.collect import build_report_of
 from harness.report.markdown import percent, quantity, step_text
+from harness.report.model import STATUS_LABELS, STATUSES, Report
 from harness.report.selection import parse_selection
 
 bp = Blueprint("dash_reports", __name__)

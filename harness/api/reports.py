@@ -11,7 +11,9 @@ from flask.typing import ResponseReturnValue
 from harness.api.context import context
 from harness.errors import InvalidInput, Problem
 from harness.links import release_report_url, report_url
-from harness.report import Report, build_report_of, render_markdown
+from harness.report.collect import build_report_of
+from harness.report.markdown import render_markdown
+from harness.report.model import Report
 from harness.report.selection import Selection, parse_selection
 
 bp = Blueprint("reports", __name__)
