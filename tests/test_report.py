@@ -178,3 +178,22 @@ def test_cli_gate_and_errors(
     assert main(["report", "jenkins", "--url", web]) == 2
     assert main(["report", "--build", "n1", "--url", web]) == 2
     assert "build[0]: must be ci/id" in capsys.readouterr().err
+
+
+def test_a_pull_request_build_is_compared_with_its_base_branch(
+    client: Any, history: InfluxStore
+) -> None:
+    pr = job("github-actions", "pr7", timedelta(days=1, hours=5), "hsc_rc2", [
+        ("validate_drp.PA1", 2.6, "mmag", "g"), ("validate_drp.PA1", 9.0, "mmag", "r")])
+    pr["build"].update(branch="tickets/DM-7",
+                       pull_request={"number": 7, "url": "https://git.example.org/pr/7",
+                                     "base": "main"})
+    assert post_all(client, [pr])[0]["state"] == "done"
+    body = client.get("/api/v1/report/github-actions/pr7").get_json()
+    assert [(b["id"], b["branch"]) for b in body["changes"]["previous_builds"]] == [
+        ("n2", "main")]
+    assert body["changes"]["newly_failing"] == ["LPM-17-PA1"]
+    pa1 = next(item for item in body["requirements"] if item["id"] == "LPM-17-PA1")
+    assert (pa1["previous_status"], pa1["status"]) == ("minimum", "failed")
+    # requirements the PR did not measure are not measured, not failed
+    assert body["summary"]["counts"]["not_measured"] == 18

@@ -81,10 +81,21 @@ def _report(
 ) -> Report:
     observations = _observations(store, parts)
     covered = _datasets(parts, observations)
-    previous_parts = _previous_parts(store, covered)
-    previous = _observations(store, previous_parts)
-    refs = list(dict.fromkeys((p.ci, p.build_id) for p in [*parts, *previous_parts]))
+    refs = list(dict.fromkeys((p.ci, p.build_id) for p in parts))
     records = dict(zip(refs, _records(store, refs), strict=True))
+    previous_parts = _previous_parts(store, covered)
+    # a branch's first build (a pull request's) is compared with its base branch before it
+    found = {(p.branch, p.dataset) for p in previous_parts}
+    on_base: dict[tuple[str, str], Part] = {}
+    for (branch, dataset), part in covered.items():
+        base = (records.get((part.ci, part.build_id)) or {}).get("pr_base")
+        if (branch, dataset) not in found and base and base != branch:
+            on_base[(str(base), dataset)] = part
+    previous_parts += _previous_parts(store, on_base) if on_base else []
+    previous = _observations(store, previous_parts)
+    more = [ref for ref in dict.fromkeys((p.ci, p.build_id) for p in previous_parts)
+            if ref not in records]
+    records.update(zip(more, _records(store, more), strict=True))
     return build_report(
         catalog, observations, title=title, scope=scope,
         builds=_builds_json(parts, covered, records),
@@ -137,7 +148,8 @@ def _datasets(
 
 
 def _previous_parts(store: InfluxStore, covered: Mapping[tuple[str, str], Part]) -> list[Part]:
-    """For each dataset covered, the latest earlier build that measured it on its branch."""
+    """For each (branch, dataset) → part, the latest build before the part that measured
+    the dataset on that branch."""
     statements, params, keys = [], {}, list(covered)
     for index, (branch, dataset) in enumerate(keys):
         params.update({f"branch{index}": branch, f"dataset{index}": dataset,

@@ -58,7 +58,8 @@ def _builds(report: Report, base: str) -> list[str]:
                      f"{build['time']}{_commit(build)}; datasets: "
                      f"{', '.join(build.get('datasets', [])) or '–'}")
     if report.previous_builds:
-        previous = ", ".join(_build_link(build, base) for build in report.previous_builds)
+        previous = ", ".join(f"{_build_link(build, base)} on `{build['branch']}`"
+                             for build in report.previous_builds)
         lines.append(f"- compared with the previous report: {previous}")
     return lines or ["- no builds"]
 
