@@ -34,7 +34,7 @@ def build_report_of(store: InfluxStore, catalog: Catalog, ci: str, build_id: str
         raise NotFound(f"no build {ci}/{build_id}")
     part = Part(ci, build_id, record["branch"], record["time"])
     return _report(store, catalog, [part], f"Verification report of build {ci}/{build_id}",
-                   {"kind": "build", "ci": ci, "id": build_id})
+                   {"kind": "build", "ci": ci, "id": build_id}, {(ci, build_id): record})
 
 
 def release_report(
@@ -72,17 +72,21 @@ def builds_report(
     label = name or ", ".join(f"{ci}/{build_id}" for ci, build_id in refs)
     scope = {"kind": "release", "name": label,
              "selection": [{"ci": ci, "id": build_id} for ci, build_id in refs]}
-    return _report(store, catalog, parts, f"Verification report of {label}", scope)
+    known = {ref: rec for ref, rec in zip(refs, records, strict=True) if rec is not None}
+    return _report(store, catalog, parts, f"Verification report of {label}", scope, known)
 
 
 def _report(
     store: InfluxStore, catalog: Catalog, parts: Sequence[Part], title: str,
     scope: Mapping[str, Any],
+    known: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> Report:
     observations = _observations(store, parts)
     covered = _datasets(parts, observations)
-    refs = list(dict.fromkeys((p.ci, p.build_id) for p in parts))
-    records = dict(zip(refs, _records(store, refs), strict=True))
+    records: dict[tuple[str, str], Mapping[str, Any] | None] = dict(known or {})
+    missing = [ref for ref in dict.fromkeys((p.ci, p.build_id) for p in parts)
+               if ref not in records]
+    records.update(zip(missing, _records(store, missing), strict=True))
     previous_parts = _previous_parts(store, covered)
     # a branch's first build (a pull request's) is compared with its base branch before it
     found = {(p.branch, p.dataset) for p in previous_parts}
