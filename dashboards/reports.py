@@ -16,7 +16,7 @@ from harness.api.context import context
 from harness.links import build_url, metric_url
 from harness.report.collect import build_report_of
 from harness.report.markdown import percent, quantity, step_text
-from harness.report.model import STATUS_LABELS, STATUSES, Report
+from harness.report.model import STATUS_LABELS, STATUSES, Report, RequirementReport
 from harness.report.selection import parse_selection
 
 bp = Blueprint("dash_reports", __name__)
@@ -63,7 +63,7 @@ def _page(report: Report, api: str, crumbs: Crumbs) -> str:
         build_link=lambda b: build_url(b["ci"], b["id"]))
 
 
-def _section(item: Any) -> dict[str, Any]:
+def _section(item: RequirementReport) -> dict[str, Any]:
     """One requirement, with its cells ready to show."""
     cells = []
     worst = item.worst

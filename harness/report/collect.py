@@ -190,14 +190,10 @@ def _builds_json(
     records: Mapping[tuple[str, str], Mapping[str, Any] | None],
 ) -> list[dict[str, Any]]:
     """Each build once, with the datasets the report takes from it."""
-    datasets: dict[tuple[str, str], list[str]] = {}
-    for part in parts:
-        datasets.setdefault((part.ci, part.build_id), [])
-    for (_, dataset), part in sorted(covered.items()):
-        datasets[(part.ci, part.build_id)].append(dataset)
-    for part in parts:
-        if part.dataset is not None and part.dataset not in datasets[(part.ci, part.build_id)]:
-            datasets[(part.ci, part.build_id)].append(part.dataset)
+    datasets: dict[tuple[str, str], set[str]] = {(p.ci, p.build_id): set() for p in parts}
+    for part in [*covered.values(), *parts]:
+        if part.dataset is not None:
+            datasets[(part.ci, part.build_id)].add(part.dataset)
     builds = []
     for ref, names in datasets.items():
         record = records.get(ref)

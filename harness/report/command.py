@@ -79,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
                 return _say(f"{response.status_code} {message}"
                             + (f" ({details})" if details else ""), USAGE)
             answers[answer] = response
-    text = answers[args.format].text
-    print(text if args.format == "md" else json.dumps(answers["json"].json(), indent=2),
-          end="" if text.endswith("\n") and args.format == "md" else "\n")
+    if args.format == "md":
+        sys.stdout.write(answers["md"].text)
+    else:
+        print(json.dumps(answers["json"].json(), indent=2))
     if args.fail_on:
         return _gate(answers["json"].json(), args.fail_on)
     return OK

@@ -18,7 +18,7 @@ def render_markdown(report: Report, base_url: str) -> str:
     base = base_url.rstrip("/")
     lines = [f"# {report.title}", "", *_builds(report, base), "", "## Summary", ""]
     lines += _summary(report)
-    lines += ["", "## Changes since the previous report", "", *_changes(report, base)]
+    lines += ["", "## Changes since the previous report", "", *_changes(report)]
     lines += ["", "## Requirements", "",
               "| requirement | title | status | worst cell | metrics |",
               "|---|---|---|---|---|"]
@@ -88,7 +88,7 @@ def _summary(report: Report) -> list[str]:
     return lines
 
 
-def _changes(report: Report, base: str) -> list[str]:
+def _changes(report: Report) -> list[str]:
     if report.previous_builds is None:
         return ["No earlier results on this branch to compare with."]
     changes = report.changes

@@ -292,12 +292,10 @@ def build_report(
     for requirement, metrics in catalog.traced_requirements().values():
         names = {metric.name: metric for metric in metrics}
         keys = sorted(key for key in current if key[0] in names)
-        old_cells = tuple(judge_cell(names[key[0]], before[key])
-                          for key in sorted(before) if key[0] in names)
-        cells = tuple(
-            judge_cell(names[key[0]], current[key],
-                       next((c for c in old_cells if _key(c) == key), None))
-            for key in keys)
+        old = {key: judge_cell(names[key[0]], before[key])
+               for key in sorted(before) if key[0] in names}
+        old_cells = tuple(old.values())
+        cells = tuple(judge_cell(names[key[0]], current[key], old.get(key)) for key in keys)
         requirements.append(RequirementReport(
             requirement, tuple(names), cells, requirement_status(cells),
             requirement_status(old_cells) if previous is not None else None))
@@ -312,7 +310,3 @@ def build_report(
 def _severity(cell: Cell) -> tuple[int, float]:
     step = cell.met or cell.next
     return RANK[_CELL_STATUS[cell.verdict]], step.fraction if step else 0.0
-
-
-def _key(cell: Cell) -> tuple[str, tuple[tuple[str, str], ...]]:
-    return cell.metric, tuple(sorted(cell.dimensions.items()))
