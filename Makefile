@@ -2,9 +2,13 @@
 # docs/performance.md.
 PYTHON := .venv/bin/python
 
-.PHONY: bench bench-detection bench-dashboard test demo
+.PHONY: bench bench-pipeline bench-detection bench-dashboard test demo
 
-bench: bench-detection bench-dashboard
+bench: bench-pipeline bench-detection bench-dashboard
+
+bench-pipeline:
+	bash bin/setup
+	$(PYTHON) -m bench.pipeline
 
 bench-detection:
 	bash bin/setup

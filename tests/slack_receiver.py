@@ -17,10 +17,12 @@ BODIES = {200: "ok", 400: "invalid_payload", 403: "action_prohibited", 404: "no_
 
 @dataclass(frozen=True)
 class Request:
-    """One POST the receiver got: its parsed JSON body and the status it answered."""
+    """One POST the receiver got: its parsed JSON body, the status it answered and when
+    (time.monotonic() of this process)."""
 
     body: Any
     status: int
+    at: float = 0.0
 
 
 class SlackReceiver:
@@ -96,7 +98,7 @@ class SlackReceiver:
                 status = 400  # Slack refuses a payload without text or blocks
             else:
                 status = 200
-            self._requests.append(Request(body, status))
+            self._requests.append(Request(body, status, time.monotonic()))
             self._lock.notify_all()
         return status
 

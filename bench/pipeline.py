@@ -1,0 +1,550 @@
+"""Ingest benchmark, on servers started for the run (redis-server, influxd, gunicorn, Celery,
+a Slack receiver): end-to-end ingest against a bare pipe, the worker's InfluxDB writes
+against raw /write, latency to judged and to Slack at a steady rate, and scaling with one and
+two worker processes. `python -m bench.pipeline [--runs N] [--no-write]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from bench.report import machine, spread, table, versions, write_json, write_section
+from harness.catalog import Catalog, load_catalog
+from harness.demo import generate_history
+from harness.formats.native import parse_submission
+from harness.model import Submission
+from harness.store import InfluxStore, build_point, nanoseconds, result_point
+from harness.verify import judge
+from tests.servers import CeleryWorker, GunicornServer, InfluxServer, ManagedProcess, RedisServer
+from tests.slack_receiver import SlackReceiver
+
+SECRET = "bench-secret-0123456789"
+DATABASE = "bench"
+MEASUREMENTS = 50  # per submission
+SEED_NIGHTS = 280  # more builds than the excursion test reads (276) in every series
+CLIENTS = 8  # concurrent posters
+RATE = 50.0  # submissions per second, for latency
+TAG = re.compile(r"latency-r\d+-\d{5}")
+TARGETS = {"ingest": 0.5, "write": 0.8, "alert_p99_ms": 250.0}
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+# --- servers --------------------------------------------------------------------------
+
+
+@dataclass
+class Pipe:
+    """One ingest pipeline: its web server, its worker and where its points land."""
+
+    name: str
+    web: GunicornServer
+    worker: CeleryWorker
+    database: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stack:
+    """Every server of the run."""
+
+    redis: RedisServer
+    influx: InfluxServer
+    slack: SlackReceiver
+    harness: Pipe
+    bare: Pipe
+    env: dict[str, str]
+    folder: Path
+
+    def processes(self, pipe: Pipe) -> dict[str, ManagedProcess]:
+        """The processes whose CPU a run of this pipe is charged with."""
+        return {"web": pipe.web, "worker": pipe.worker, "redis": self.redis,
+                "influxd": self.influx}
+
+    def set_workers(self, processes: int) -> None:
+        """Restart both pipes' workers with this many worker processes."""
+        for pipe in (self.harness, self.bare):
+            pipe.worker.stop()
+            pipe.worker = CeleryWorker(self.env, self.folder / "logs", concurrency=processes,
+                                       app=pipe.worker.app).start()
+
+
+@contextmanager
+def stack(folder: Path) -> Iterator[Stack]:
+    """Start the servers; stop them all on the way out."""
+    with ExitStack() as stop:
+        redis_server = stop.enter_context(RedisServer(folder / "redis"))
+        influx = stop.enter_context(InfluxServer(folder / "influx"))
+        slack = SlackReceiver().start()
+        stop.callback(slack.stop)
+        env = {
+            "HARNESS_BROKER_URL": redis_server.url, "HARNESS_INFLUXDB_URL": influx.url,
+            "HARNESS_INFLUXDB_DATABASE": DATABASE, "HARNESS_BLOB_DIR": str(folder / "blobs"),
+            "HARNESS_METRICS_DIR": str(CHECKOUT / "metrics"),
+            "HARNESS_API_TOKENS": f"bench:{SECRET}:ingest",
+            "HARNESS_PUBLIC_URL": "http://127.0.0.1:5000", "HARNESS_SLACK_WEBHOOK_URL": slack.url,
+        }
+        logs = folder / "logs"
+        pipes: list[Pipe] = []
+
+        def stop_workers() -> None:
+            for pipe in pipes:
+                pipe.worker.stop()
+        stop.callback(stop_workers)
+        for name, web_app, worker_app, database in (
+                ("harness", "harness.wsgi:app", "workers", DATABASE),
+                ("bare", "bench.bare:app", "bench.bare:celery", "bare")):
+            worker = CeleryWorker(env, logs, concurrency=2, app=worker_app)
+            web = GunicornServer(env, logs, app=web_app, workers=2)
+            headers = {"Authorization": f"Bearer {SECRET}"} if name == "harness" else {}
+            pipes.append(Pipe(name, web, worker, database, headers))
+            stop.enter_context(web)
+            worker.start()
+        for database in (DATABASE, "bare"):
+            InfluxStore(influx.url, database).ensure_database()
+        yield Stack(redis_server, influx, slack, pipes[0], pipes[1], env, folder)
+
+
+def cpu_seconds(process: ManagedProcess) -> float:
+    """User + system CPU of every process in the server's session (it leads its own)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        if int(fields[3]) == process.pid:  # field 6 of stat: the session id
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+# --- workload -------------------------------------------------------------------------
+
+
+def workload(nights: int, measurements: int = MEASUREMENTS) -> list[dict[str, Any]]:
+    """The demo's nightly submissions (two datasets a night, the odd PR build, a regression,
+    a drift, outliers), each cut to its first `measurements` measurements."""
+    bodies = generate_history(nights, seed=11, end=datetime(2026, 11, 20, tzinfo=UTC))
+    for body in bodies:
+        body["measurements"] = body["measurements"][:measurements]
+    return bodies
+
+
+def judged(body: dict[str, Any], catalog: Catalog) -> tuple[Submission, list[Any]]:
+    """A body parsed as the API does, with its measurements judged against the specs."""
+    submission = parse_submission(body, catalog, received=datetime.now(UTC)).submission
+    return submission, [judge(measurement, catalog) for measurement in submission.measurements]
+
+
+def seed(store: InfluxStore, bodies: Sequence[dict[str, Any]], catalog: Catalog) -> int:
+    """Write a history straight into the store (judged against specs), 5,000 points a write."""
+    points = []
+    for body in bodies:
+        submission, results = judged(body, catalog)
+        time_ns = nanoseconds(submission.time)
+        points.append(build_point(submission, time_ns))
+        points += [result_point(submission, result, time_ns) for result in results]
+    for start in range(0, len(points), 5000):
+        store.write(points[start:start + 5000])
+    return len(points)
+
+
+def chunks(bodies: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive slices of the workload."""
+    for start in range(0, len(bodies), size):
+        yield bodies[start:start + size]
+
+
+# --- end-to-end ingest ----------------------------------------------------------------
+
+
+class Poster:
+    """Posts bodies from a pool of threads, each with its own connection."""
+
+    def __init__(self, clients: int = CLIENTS) -> None:
+        self.pool = ThreadPoolExecutor(clients)
+        self.local = threading.local()
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+        """POST one JSON body; raises unless it was accepted."""
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        response = session.post(url, data=body, timeout=30,
+                                headers={**headers, "Content-Type": "application/json"})
+        if response.status_code != 202:
+            raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:500]}")
+        return response
+
+    def close(self) -> None:
+        """Stop the threads."""
+        self.pool.shutdown()
+
+
+def stored(store: InfluxStore, since_ns: int) -> int:
+    """Result points stored at or after a time."""
+    found = store.query("SELECT count(value) FROM results WHERE time >= $since",
+                        {"since": datetime.fromtimestamp(since_ns / 1e9, UTC).isoformat()})
+    return sum(int(row["count"]) for series in found for row in series.rows)
+
+
+def ingest_run(stack: Stack, pipe: Pipe, bodies: list[dict[str, Any]], poster: Poster
+               ) -> dict[str, Any]:
+    """Post the bodies concurrently; time until every measurement is stored."""
+    store = InfluxStore(stack.influx.url, pipe.database)
+    encoded = [json.dumps(body).encode() for body in bodies]
+    expected = sum(len(body["measurements"]) for body in bodies)
+    since = min(nanoseconds(datetime.fromisoformat(body["build"]["time"].replace("Z", "+00:00")))
+                for body in bodies)
+    processes = stack.processes(pipe)
+    before = {name: cpu_seconds(process) for name, process in processes.items()}
+    url = pipe.web.url + ("/api/v1/submissions" if pipe.name == "harness" else "/submissions")
+    started = time.perf_counter()
+    posts = [poster.pool.submit(poster.post, url, body, pipe.headers) for body in encoded]
+    for post in posts:
+        post.result()
+    posted = time.perf_counter()
+    deadline = started + 300
+    while (count := stored(store, since)) < expected:
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{pipe.name}: {count} of {expected} measurements stored after "
+                               f"300 s; worker log:\n{pipe.worker.log_tail()}")
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    cpu = {name: cpu_seconds(process) - before[name] for name, process in processes.items()}
+    return {"pipe": pipe.name, "submissions": len(bodies), "measurements": expected,
+            "seconds": seconds, "post_seconds": posted - started,
+            "rate": expected / seconds, "cpu": cpu}
+
+
+def ingest_phase(stack: Stack, bodies: Iterator[list[dict[str, Any]]], runs: int,
+                 poster: Poster) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """A warm-up, then `runs` pairs: the harness and the bare pipe, each given the same
+    submissions (into its own database)."""
+    pairs = []
+    for index in range(runs + 1):
+        chunk = next(bodies)
+        harness = ingest_run(stack, stack.harness, chunk, poster)
+        bare = ingest_run(stack, stack.bare, chunk, poster)
+        if index:
+            pairs.append((harness, bare))
+            print(f"  run {index}: harness {harness['rate']:,.0f} measurements/s, "
+                  f"bare {bare['rate']:,.0f}/s", flush=True)
+    return pairs
+
+
+# --- store writes ---------------------------------------------------------------------
+
+
+def write_phase(stack: Stack, bodies: list[dict[str, Any]], catalog: Catalog, runs: int
+                ) -> list[dict[str, float]]:
+    """The worker's write (points built from judged results, serialised, posted) against a
+    raw POST of the same line protocol, batch by batch, alternating."""
+    worker_store = InfluxStore(stack.influx.url, "writes_worker")
+    raw_store = InfluxStore(stack.influx.url, "writes_raw")
+    for store in (worker_store, raw_store):
+        store.ensure_database()
+    session = requests.Session()
+    batches = []
+    for body in bodies:
+        submission, results = judged(body, catalog)
+        time_ns = nanoseconds(submission.time)
+        points = [build_point(submission, time_ns)]
+        points += [result_point(submission, result, time_ns) for result in results]
+        batches.append((submission, results, "\n".join(p.to_line_protocol() for p in points)))
+
+    def worker_writes() -> int:
+        written = 0
+        for submission, results, _ in batches:
+            time_ns = nanoseconds(submission.time)
+            points = [build_point(submission, time_ns)]
+            points += [result_point(submission, result, time_ns) for result in results]
+            written += worker_store.write(points)
+        return written
+
+    def raw_writes() -> int:
+        written = 0
+        for _, _, lines in batches:
+            response = session.post(f"{stack.influx.url}/write", data=lines.encode(),
+                                    params={"db": "writes_raw", "precision": "ns"}, timeout=10)
+            if response.status_code != 204:
+                raise RuntimeError(f"raw write answered {response.status_code}")
+            written += lines.count("\n") + 1
+        return written
+
+    found = []
+    worker_writes(), raw_writes()  # warm: connections open, shards created
+    for _ in range(runs):
+        row = {}
+        for name, action in (("worker", worker_writes), ("raw", raw_writes)):
+            started = time.perf_counter()
+            written = action()
+            row[name] = written / (time.perf_counter() - started)
+        row["batch"] = written / len(batches)
+        found.append(row)
+    return found
+
+
+# --- latency --------------------------------------------------------------------------
+
+
+class Completions:
+    """When each submission's status was last set in Redis (keyspace notifications): the
+    second set, after the web's `queued`, is the worker's `done`."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url, decode_responses=True)
+        self.client.config_set("notify-keyspace-events", "K$")
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.psubscribe("__keyspace@0__:harness:submission:*")
+        self.sets: dict[str, list[float]] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self) -> None:
+        while not self.stopping.is_set():
+            message = self.pubsub.get_message(timeout=0.1)
+            if message is not None and message["data"] == "set":
+                key = message["channel"].rsplit(":", 1)[1]
+                self.sets.setdefault(key, []).append(time.monotonic())
+
+    def done_at(self, submission_id: str) -> float | None:
+        """When the worker marked the submission done, if it has."""
+        sets = self.sets.get(submission_id, [])
+        return sets[1] if len(sets) >= 2 else None
+
+    def close(self) -> None:
+        """Stop listening."""
+        self.stopping.set()
+        self.thread.join()
+        self.pubsub.close()
+        self.client.close()
+
+
+def with_alert(body: dict[str, Any], tag: str) -> dict[str, Any]:
+    """The body plus one measurement that fails its minimum spec in a series of its own,
+    so that every submission raises exactly one new critical alert for Slack."""
+    failing = {"metric": "validate_drp.AD1", "value": 99.0, "unit": "marcsec",
+               "dimensions": {"dataset": tag, "filter": "r"}}
+    return {**body, "measurements": [*body["measurements"][:MEASUREMENTS - 1], failing]}
+
+
+def latency_run(stack: Stack, bodies: list[dict[str, Any]], run: int, poster: Poster,
+                completions: Completions) -> dict[str, list[float]]:
+    """Post at a steady RATE; per submission, seconds from POST to judged and to Slack."""
+    tags = [f"latency-r{run}-{index:05d}" for index in range(len(bodies))]
+    encoded = [json.dumps(with_alert(body, tag)).encode() for body, tag in zip(bodies, tags,
+                                                                               strict=True)]
+    url = stack.harness.web.url + "/api/v1/submissions"
+    sent: list[float] = [0.0] * len(encoded)
+
+    def post(index: int) -> str:
+        sent[index] = time.monotonic()
+        return str(poster.post(url, encoded[index], stack.harness.headers).json()["submission"])
+
+    start = time.monotonic()
+    futures = []
+    for index in range(len(encoded)):
+        delay = start + index / RATE - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        futures.append(poster.pool.submit(post, index))
+    ids = [future.result() for future in futures]
+    deadline = time.monotonic() + 120
+    slack_at: dict[str, float] = {}
+    seen = 0
+    while True:
+        arrived = stack.slack.requests
+        for request in arrived[seen:]:
+            for tag in TAG.findall(json.dumps(request.body)):
+                slack_at.setdefault(tag, request.at)
+        seen = len(arrived)
+        if len(slack_at) >= len(tags) and all(completions.done_at(i) for i in ids):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"latency run {run}: {len(slack_at)} of {len(tags)} alerts in "
+                               "Slack after 120 s")
+        time.sleep(0.1)
+    stack.slack.clear()
+    return {
+        "judged": [completions.done_at(i) - sent[n] for n, i in enumerate(ids)],  # type: ignore[operator]
+        "alert": [slack_at[tag] - sent[n] for n, tag in enumerate(tags)],
+    }
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The value below which `share` of the values lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+# --- the whole run --------------------------------------------------------------------
+
+
+def run(runs: int, chunk: int, latency_runs: int, latency_seconds: float) -> dict[str, Any]:
+    """Every phase on one set of freshly started servers."""
+    catalog = load_catalog(CHECKOUT / "metrics")
+    latency_size = int(RATE * latency_seconds)
+    needed = 2 * (runs + 1) * chunk + latency_runs * latency_size
+    bodies = workload(SEED_NIGHTS + needed // 2 + 20)
+    history, rest = bodies[:2 * SEED_NIGHTS], bodies[2 * SEED_NIGHTS:]
+    print(f"{len(history)} submissions of history, {len(rest)} to post", flush=True)
+    found: dict[str, Any] = {"measurements_per_submission": MEASUREMENTS, "clients": CLIENTS,
+                             "chunk": chunk, "rate": RATE}
+    with tempfile.TemporaryDirectory() as folder, stack(Path(folder)) as servers:
+        found["seeded_points"] = seed(InfluxStore(servers.influx.url, DATABASE), history,
+                                      catalog)
+        posts = chunks(rest, chunk)
+        poster = Poster()
+        try:
+            print("end-to-end ingest, 2 worker processes", flush=True)
+            found["ingest_2"] = ingest_phase(servers, posts, runs, poster)
+            print(f"latency at {RATE:g} submissions/s", flush=True)
+            completions = Completions(servers.redis.url)
+            rest_of = [body for part in posts for body in part]
+            posts = chunks(rest_of[latency_runs * latency_size:], chunk)
+            found["latency"] = [
+                latency_run(servers, rest_of[n * latency_size:(n + 1) * latency_size], n,
+                            poster, completions)
+                for n in range(latency_runs)]
+            completions.close()
+            print("store writes", flush=True)
+            found["writes"] = write_phase(servers, history[:100], catalog, runs)
+            print("end-to-end ingest, 1 worker process", flush=True)
+            servers.set_workers(1)
+            found["ingest_1"] = ingest_phase(servers, posts, runs, poster)
+        finally:
+            poster.close()
+    return found
+
+
+def median_spread(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
+    """Median (min–max) of a figure."""
+    return spread(values, fmt)
+
+
+def markdown(found: dict[str, Any], runs: int) -> str:
+    """The Ingest section of docs/performance.md."""
+    pairs2, pairs1 = found["ingest_2"], found["ingest_1"]
+    harness2 = [h["rate"] for h, _ in pairs2]
+    bare2 = [b["rate"] for _, b in pairs2]
+    ratios = [h["rate"] / b["rate"] for h, b in pairs2]
+    writes = found["writes"]
+    write_ratios = [row["worker"] / row["raw"] for row in writes]
+    judged = [1000 * s for run in found["latency"] for s in run["judged"]]
+    alert = [1000 * s for run in found["latency"] for s in run["alert"]]
+    alert_p99 = [percentile([1000 * s for s in run["alert"]], 0.99) for run in found["latency"]]
+    judged_p99 = [percentile([1000 * s for s in run["judged"]], 0.99) for run in found["latency"]]
+    harness1 = [h["rate"] for h, _ in pairs1]
+    bare1 = [b["rate"] for _, b in pairs1]
+    ratio = statistics.median(ratios)
+    write_ratio = statistics.median(write_ratios)
+    p99 = statistics.median(alert_p99)
+    rows = [
+        ["end-to-end ingest, measurements/s", median_spread(harness2), median_spread(bare2),
+         spread(ratios, "{:.2f}×"), f"≥ {TARGETS['ingest']:g}×", _met(ratio >= TARGETS["ingest"])],
+        [f"InfluxDB writes, points/s (batches of {writes[0]['batch']:.0f})",
+         median_spread([row["worker"] for row in writes]),
+         median_spread([row["raw"] for row in writes]), spread(write_ratios, "{:.2f}×"),
+         f"≥ {TARGETS['write']:g}×", _met(write_ratio >= TARGETS["write"])],
+        [f"POST → Slack alert at {RATE:g}/s, p99", spread(alert_p99, "{:.0f} ms"), "", "",
+         f"≤ {TARGETS['alert_p99_ms']:g} ms", _met(p99 <= TARGETS["alert_p99_ms"])],
+    ]
+    latency_rows = [
+        ["POST → judged and stored", f"{percentile(judged, 0.5):.0f} ms",
+         f"{percentile(judged, 0.99):.0f} ms", spread(judged_p99, "{:.0f} ms")],
+        ["POST → Slack alert delivered", f"{percentile(alert, 0.5):.0f} ms",
+         f"{percentile(alert, 0.99):.0f} ms", spread(alert_p99, "{:.0f} ms")],
+    ]
+    scaling_rows = [
+        ["harness", median_spread(harness1), median_spread(harness2),
+         f"{statistics.median(harness2) / statistics.median(harness1):.2f}×"],
+        ["bare pipe", median_spread(bare1), median_spread(bare2),
+         f"{statistics.median(bare2) / statistics.median(bare1):.2f}×"],
+    ]
+    cpu_rows = [[name, *(f"{statistics.median(run[name] for run in side):.1f} ms"
+                         for side in _cpu_per_submission(pairs2))]
+                for name in ("web", "worker", "redis", "influxd")]
+    return "\n".join([
+        "## Ingest", "",
+        f"`python -m bench.pipeline`: redis-server, influxd, gunicorn (2 workers) and a "
+        f"Celery worker (prefork, 2 processes) started for the run, for the harness and for a "
+        f"**bare pipe** (`bench/bare.py`: POST → JSON → enqueue → one `/write` of the same "
+        f"points, no validation, judging, alerts or status) on the same Redis and InfluxDB. "
+        f"The workload is the demo's nightly history ({MEASUREMENTS} measurements a "
+        f"submission, two datasets a night, the odd PR build, a regression, a drift, "
+        f"outliers, spec failures): {found['seeded_points']:,} points of history written "
+        f"first (≥ 276 builds in every series, as much as the excursion test reads), then "
+        f"chunks of {found['chunk']} submissions posted by {CLIENTS} concurrent clients, "
+        f"timed until every measurement is in InfluxDB. Each chunk goes to the harness and "
+        f"then, the same bodies, to the bare pipe: {runs} pairs after a warm-up pair; "
+        f"medians with min–max; ratios are per pair. {versions()}; {machine()}.", "",
+        "### Targets", "",
+        *table(["", "harness", "baseline", "ratio", "target", "met"], rows), "",
+        f"### Latency at a steady {RATE:g} submissions/s", "",
+        f"{len(found['latency'])} runs of {len(found['latency'][0]['alert'])} submissions "
+        f"({MEASUREMENTS} measurements, one of them failing its minimum spec in a new series, "
+        f"so every submission opens one critical alert); judged = the worker's `done` status "
+        f"set in Redis (keyspace notification), alert = the Slack receiver got the message.",
+        "",
+        *table(["", "p50", "p99", "p99 per run"], latency_rows), "",
+        "### Scaling with worker processes", "",
+        *table(["measurements/s", "1 worker process", "2 worker processes", "gain"],
+               scaling_rows), "",
+        "CPU per submission (median over the 2-process runs, all processes of each server):",
+        "",
+        *table(["server", "harness", "bare pipe"], cpu_rows), "",
+    ])
+
+
+def _cpu_per_submission(pairs: list[tuple[dict[str, Any], dict[str, Any]]]
+                        ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Milliseconds of CPU per submission, by server, for each side of each pair."""
+    def per(run: dict[str, Any]) -> dict[str, float]:
+        return {name: 1000 * seconds / run["submissions"] for name, seconds in run["cpu"].items()}
+    return [per(h) for h, _ in pairs], [per(b) for _, b in pairs]
+
+
+def _met(condition: bool) -> str:
+    return "yes" if condition else "no"
+
+
+def main() -> int:
+    """Run, print, write the Ingest section of docs/performance.md and its JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--chunk", type=int, default=200, help="submissions per ingest run")
+    parser.add_argument("--latency-runs", type=int, default=3)
+    parser.add_argument("--latency-seconds", type=float, default=8.0)
+    parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
+    args = parser.parse_args()
+    found = run(args.runs, args.chunk, args.latency_runs, args.latency_seconds)
+    text = markdown(found, args.runs)
+    print(text)
+    if not args.no_write:
+        write_section("Ingest", text)
+        write_json("ingest", found)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
