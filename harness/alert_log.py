@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from influxdb_client.client.write.point import Point
 
-from harness.alerts import TRANSITIONS, Alert
+from harness.alerts import TRANSITIONS, Alert, state_after
 from harness.errors import HarnessError, NotFound
 from harness.model import utcnow
-from harness.store import InfluxStore, nanoseconds, point_time
+from harness.store import InfluxStore, Series, nanoseconds, point_time
 
 EVENTS = "alert_events"
 
@@ -87,18 +87,48 @@ class AlertLog:
             and (build is None or (alert.build_ci, alert.build_id) == build)
         ]
 
+    def affecting(self, series: Collection[str], metrics: Iterable[str]) -> list[Alert]:
+        """The alerts that judging these series needs — spec alerts open or acknowledged,
+        acknowledged regressions — found from the events' light fields first, so a
+        submission does not read the documents of every alert its metrics ever had."""
+        names = sorted(set(metrics))
+        if not names:
+            return []
+        params = {f"m{index}": name for index, name in enumerate(names)}
+        clause = " OR ".join(f"metric = ${key}" for key in params)
+        found = self.store.query(
+            f'SELECT event, kind, "series" FROM {EVENTS} WHERE {clause} GROUP BY alert', params)
+        wanted = []
+        for item in found:
+            rows, opened = _log(item)
+            if opened is None or opened.get("series") not in series:
+                continue
+            state = state_after(rows)
+            if (opened.get("kind") == "spec" and state in ("open", "acknowledged")) or (
+                    opened.get("kind") == "regression" and state == "acknowledged"):
+                wanted.append(item.tags["alert"])
+        if not wanted:
+            return []
+        ids = {f"a{index}": alert for index, alert in enumerate(wanted)}
+        return self._alerts("WHERE " + " OR ".join(f"alert = ${key}" for key in ids), ids)
+
     def _alerts(self, clause: str, params: dict[str, Any]) -> list[Alert]:
         series = self.store.query(
             f"SELECT * FROM {EVENTS} {clause} GROUP BY alert", params)
         alerts = []
         for item in series:
-            rows = sorted(item.rows, key=lambda row: row["time"])
-            opened = next((row for row in rows if row.get("event") == "opened"), None)
+            rows, opened = _log(item)
             if opened is None:
                 continue
             events = [_event(row) for row in rows]
             alerts.append(Alert.from_json(json.loads(opened["document"])).with_events(events))
         return sorted(alerts, key=lambda alert: (alert.time, alert.id), reverse=True)
+
+
+def _log(item: Series) -> tuple[list[Mapping[str, Any]], Mapping[str, Any] | None]:
+    """An alert's events oldest first, and its `opened` event (None if it has none)."""
+    rows = sorted(item.rows, key=lambda row: row["time"])
+    return rows, next((row for row in rows if row.get("event") == "opened"), None)
 
 
 def _event(row: Mapping[str, Any]) -> dict[str, Any]:

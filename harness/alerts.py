@@ -83,8 +83,13 @@ class Alert:
 
     def with_events(self, events: Sequence[Mapping[str, Any]]) -> Alert:
         """The alert with its current state taken from its event log (oldest first)."""
-        state: AlertState = "open"
-        for event in events:
-            if event["event"] in TRANSITIONS and state in TRANSITIONS[event["event"]]:
-                state = event["event"]
-        return replace(self, state=state, history=tuple(events))
+        return replace(self, state=state_after(events), history=tuple(events))
+
+
+def state_after(events: Sequence[Mapping[str, Any]]) -> AlertState:
+    """The state an alert's event log (oldest first) leaves it in."""
+    state: AlertState = "open"
+    for event in events:
+        if event["event"] in TRANSITIONS and state in TRANSITIONS[event["event"]]:
+            state = event["event"]
+    return state

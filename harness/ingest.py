@@ -4,10 +4,9 @@ specs and its series' past, store points and new alerts in one write."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from harness.alert_log import AlertLog, acknowledged_since, opened_point
 from harness.alert_rules import alerts_for, open_spec_ranks
@@ -18,8 +17,12 @@ from harness.changes import package_changes
 from harness.model import Result, Submission
 from harness.registry import Registry
 from harness.regress import DEFAULT_PARAMS, judge_point
-from harness.store import InfluxStore, build_point, nanoseconds, result_point
+from harness.store import InfluxStore, Row, build_point, nanoseconds, result_point
+from harness.tails import Rows, SeriesTails
 from harness.verify import judge
+
+KEEP = DEFAULT_PARAMS.history_needed + 24  # cached points per series: room for late builds
+NO_ROWS = Rows([], [], [], [], [])
 
 
 @dataclass(frozen=True)
@@ -39,21 +42,23 @@ def judge_and_store(
         blobs.put(blob)
     log = AlertLog(store)
     baseline_branch = submission.build.baseline_branch
-    known = log.find(metrics=[m.metric for m in submission.measurements])
+    known = log.affecting({series_key(m.metric, m.dimensions, baseline_branch)
+                           for m in submission.measurements},
+                          [m.metric for m in submission.measurements])
     restarts = acknowledged_since(known)
     spec_ranks = open_spec_ranks(known)
-    history = store.recent_history(
-        [m.metric for m in submission.measurements], baseline_branch, submission.time,
-        DEFAULT_PARAMS.history_needed)
+    history = _history(submission, store, SeriesTails(registry.redis, KEEP))
     results, alerts = [], []
     for measurement in submission.measurements:
         result = judge(measurement, catalog)
         metric = catalog.get(measurement.metric)
         key = series_key(measurement.metric, measurement.dimensions, baseline_branch)
-        rows = [row for row in _since(history.get(key, []), restarts.get(key))
-                if row.get("value") is not None]  # `started` counts builds with a value
+        restart = restarts.get(key)
+        # `started` counts builds with a value
+        rows = history.get(key, NO_ROWS).valued_since(
+            None if restart is None else nanoseconds(restart))
         if metric is not None and measurement.value is not None:
-            values = [row["value"] for row in rows]
+            values = cast(list[float], rows.values)  # valued_since: no None left
             excursion = judge_point(values, measurement.value, metric.better)
             result = replace(result, excursion=excursion.to_json())
             alerts.extend(alerts_for(submission, result, metric, rows, catalog.default_branch,
@@ -65,17 +70,35 @@ def judge_and_store(
     points += [result_point(submission, result, time) for result in results]
     points += [opened_point(alert) for alert in alerts]
     store.write(points)
+    SeriesTails(registry.redis, KEEP).add({
+        series_key(result.measurement.metric, result.measurement.dimensions,
+                   submission.build.branch): _row(submission, result, time)
+        for result in results})
     registry.mark_done(submission, results, alerts)
     return Outcome(results, alerts)
 
 
-def _since(rows: Sequence[Mapping[str, Any]], restart: datetime | None
-           ) -> list[Mapping[str, Any]]:
-    """The history after an acknowledged regression began: the new level is the baseline."""
-    if restart is None:
-        return list(rows)
-    cutoff = nanoseconds(restart)
-    return [row for row in rows if row["time"] >= cutoff]
+def _history(submission: Submission, store: InfluxStore, tails: SeriesTails
+             ) -> dict[str, Rows]:
+    """Series key → the points the excursion test reads, oldest first: from the cached
+    tails, else (and then cached) from InfluxDB, in one round trip each."""
+    branch = submission.build.baseline_branch
+    series = {series_key(m.metric, m.dimensions, branch): (m.metric, m.dimensions)
+              for m in submission.measurements}
+    limit = DEFAULT_PARAMS.history_needed
+    history, missing = tails.read(series, nanoseconds(submission.time), limit)
+    if missing:
+        found, newest = store.series_history({key: series[key] for key in missing}, branch,
+                                             submission.time, limit, newest=KEEP)
+        history.update((key, Rows.of(rows)) for key, rows in found.items())
+        tails.fill(newest)
+    return history
+
+
+def _row(submission: Submission, result: Result, time: int) -> Row:
+    """A stored result as a history row."""
+    return {"time": time, "value": result.measurement.value, "verdict": result.verdict,
+            "ci": submission.build.ci, "build_id": submission.build.id}
 
 
 def _with_changes(alerts: list[Alert], submission: Submission, store: InfluxStore

@@ -20,6 +20,9 @@ BUILDS = "builds"
 SHARD_DURATION = "52w"
 
 
+Row = Mapping[str, Any]
+
+
 @dataclass(frozen=True)
 class Series:
     """One series of rows as InfluxDB returns it: tags plus rows of named columns."""
@@ -141,11 +144,14 @@ class InfluxStore:
         if "error" in answer:
             raise StoreError(f"InfluxDB: {answer['error']}")
         each: list[list[Series]] = [[] for _ in statements]
-        for position, result in enumerate(answer.get("results", [])):
-            if "error" in result:
-                if "database not found" in result["error"]:
-                    return [[] for _ in statements]
-                raise StoreError(f"InfluxDB: {result['error']}")
+        results = answer.get("results", [])
+        errors = [result["error"] for result in results if "error" in result]
+        if errors:
+            # a missing database fails a multi-statement request as "not executed" only
+            if all("database not found" in error or error == "not executed" for error in errors):
+                return each
+            raise StoreError(f"InfluxDB: {next(e for e in errors if e != 'not executed')}")
+        for position, result in enumerate(results):
             series = each[result.get("statement_id", position)]
             for item in result.get("series", []):
                 columns = item["columns"]
@@ -180,27 +186,38 @@ class InfluxStore:
             statement += f" ORDER BY time DESC LIMIT {int(limit)}"
         return self.query(statement, params)
 
-    def recent_history(
-        self, metrics: Sequence[str], branch: str, before: datetime, limit: int
-    ) -> dict[str, list[Mapping[str, Any]]]:
-        """Series key → its last `limit` points on a branch before a time, oldest first:
-        one query for every series of a submission."""
-        if not metrics:
-            return {}
+    def series_history(
+        self, series: Mapping[str, tuple[str, Mapping[str, str]]], branch: str,
+        before: datetime, limit: int, newest: int = 0,
+    ) -> tuple[dict[str, list[Row]], dict[str, list[Row]]]:
+        """For exact series (series key → metric and dimensions) on a branch, in one request:
+        each one's last `limit` points before a time, and (if `newest`) its newest points
+        whatever their time; both oldest first, keyed like the request."""
+        if not series:
+            return {}, {}
         params: dict[str, Any] = {"branch": branch, "before": before.isoformat()}
-        names = []
-        for position, metric in enumerate(sorted(set(metrics))):
-            names.append(f"metric = $m{position}")
-            params[f"m{position}"] = metric
-        found = self.query(
-            f"SELECT value, verdict, build_id, ci FROM {RESULTS} WHERE ({' OR '.join(names)}) "
-            f"AND branch = $branch AND time < $before GROUP BY * ORDER BY time DESC "
-            f"LIMIT {int(limit)}", params)
-        history = {}
-        for item in found:
-            key = series_key(item.tags["metric"], dimensions_of(item.tags), branch)
-            history[key] = list(reversed(item.rows))
-        return history
+        groups = []
+        for index, (metric, dimensions) in enumerate(series.values()):
+            terms = [f"metric = $m{index}"]
+            params[f"m{index}"] = metric
+            for position, (name, value) in enumerate(sorted(dimensions.items())):
+                terms.append(f"{identifier(name)} = $d{index}_{position}")
+                params[f"d{index}_{position}"] = value
+            groups.append("(" + " AND ".join(terms) + ")")
+        where = f"({' OR '.join(groups)}) AND branch = $branch"
+        fields = f"SELECT value, verdict, build_id, ci FROM {RESULTS} WHERE {where}"
+        statements = [f"{fields} AND time < $before GROUP BY * ORDER BY time DESC "
+                      f"LIMIT {int(limit)}"]
+        if newest:
+            statements.append(f"{fields} GROUP BY * ORDER BY time DESC LIMIT {int(newest)}")
+        answers = self.query_each(statements, params)
+        keyed: list[dict[str, list[Row]]] = [{key: [] for key in series} for _ in statements]
+        for found, answer in zip(keyed, answers, strict=True):
+            for item in answer:
+                key = series_key(item.tags["metric"], dimensions_of(item.tags), branch)
+                if key in found:
+                    found[key] = list(reversed(item.rows))
+        return keyed[0], (keyed[1] if newest else {})
 
     def build_record(self, ci: str, build_id: str) -> Mapping[str, Any] | None:
         """The stored record of one build, or None."""

@@ -15,6 +15,7 @@ import redis
 from harness import create_app
 from harness.settings import Settings
 from harness.store import InfluxStore
+from harness.tails import SeriesTails
 from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 from tests.slack_receiver import SlackReceiver
 
@@ -114,6 +115,9 @@ def influx(settings: Settings) -> Iterator[InfluxStore]:
     store = InfluxStore(settings.influxdb_url, settings.influxdb_database)
     store.ensure_database()
     store.query("DROP SERIES FROM /.*/", method="POST")
+    client = redis.Redis.from_url(settings.broker_url, decode_responses=True)
+    SeriesTails(client, keep=0).clear()  # the cached history of what was just dropped
+    client.close()
     yield store
 
 

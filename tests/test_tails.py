@@ -1,0 +1,107 @@
+"""The cached series tails (harness/tails.py) against real Redis and InfluxDB: they answer
+exactly what InfluxDB would, and say when they cannot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+
+from harness.alerts import series_key
+from harness.blobs import BlobStore
+from harness.catalog import load_catalog
+from harness.ingest import KEEP, judge_and_store
+from harness.model import Build, Measurement, Submission
+from harness.registry import Registry
+from harness.regress import DEFAULT_PARAMS
+from harness.settings import Settings
+from harness.store import InfluxStore, nanoseconds
+from harness.tails import SeriesTails
+
+START = datetime(2026, 1, 1, 3, tzinfo=UTC)
+DIMENSIONS = {"dataset": "hsc_rc2", "filter": "r"}
+KEY = series_key("validate_drp.AM1", DIMENSIONS, "main")
+
+
+def nightly(night: int, value: float, build_id: str | None = None) -> Submission:
+    """A main-branch build with one AM1 measurement, one a night."""
+    moment = START + timedelta(days=night)
+    build = Build("jenkins", build_id or f"n{night}", "main", moment)
+    measurement = Measurement("validate_drp.AM1", value, "marcsec", DIMENSIONS)
+    return Submission(f"s{night}-{build.id}", build, (measurement,), moment)
+
+
+def store_all(settings: Settings, store: InfluxStore, submissions: list[Submission]) -> None:
+    """Judge and store each submission in order, as the worker does."""
+    catalog = load_catalog(settings.metrics_dir)
+    registry = Registry(settings.broker_url)
+    blobs = BlobStore(settings.blob_dir)
+    for submission in submissions:
+        judge_and_store(submission, catalog, store, registry, blobs)
+
+
+def from_influx(store: InfluxStore, before: datetime, limit: int) -> list[dict[str, Any]]:
+    found, _ = store.series_history({KEY: ("validate_drp.AM1", DIMENSIONS)}, "main", before,
+                                    limit)
+    return [dict(row) for row in found[KEY]]
+
+
+def test_cached_history_equals_influxdb(settings: Settings, influx: InfluxStore,
+                                        redis_client: redis.Redis) -> None:
+    store_all(settings, influx, [nightly(night, 7.0 + night % 5 * 0.1) for night in range(40)])
+    tails = SeriesTails(redis_client, KEEP)
+    limit = DEFAULT_PARAMS.history_needed
+
+    for before in (START + timedelta(days=40), START + timedelta(days=12, hours=1)):
+        found, missing = tails.read([KEY], nanoseconds(before), limit)
+        assert missing == []
+        assert list(found[KEY]) == from_influx(influx, before, limit)
+    found, _ = tails.read([KEY], nanoseconds(START + timedelta(days=40)), 5)
+    assert [row["build_id"] for row in found[KEY]] == ["n35", "n36", "n37", "n38", "n39"]
+    assert found[KEY][-1] == {"time": nanoseconds(START + timedelta(days=39)), "value": 7.4,
+                              "verdict": "design", "ci": "jenkins", "build_id": "n39"}
+
+
+def test_a_repost_replaces_the_cached_point(settings: Settings, influx: InfluxStore,
+                                            redis_client: redis.Redis) -> None:
+    store_all(settings, influx, [nightly(night, 7.0) for night in range(3)])
+    store_all(settings, influx, [nightly(2, 9.5)])  # the same build, re-posted, new value
+
+    found, _ = SeriesTails(redis_client, KEEP).read(
+        [KEY], nanoseconds(START + timedelta(days=9)), 10)
+    assert [row["value"] for row in found[KEY]] == [7.0, 7.0, 9.5]
+    assert list(found[KEY]) == from_influx(influx, START + timedelta(days=9), 10)
+
+
+def test_unfilled_and_trimmed_series_are_left_to_influxdb(redis_client: redis.Redis) -> None:
+    tails = SeriesTails(redis_client, keep=5)
+    rows = [{"time": night * 10**9, "value": float(night), "verdict": "design", "ci": "ci",
+             "build_id": f"b{night}"} for night in range(1, 9)]
+    tails.add({KEY: rows[-1]})  # a writer's point before any fill: not an answer yet
+    assert tails.read([KEY], 10**12, 3) == ({}, [KEY])
+
+    tails.fill({KEY: rows[:4]})  # fewer than `keep`: the whole series
+    found, missing = tails.read([KEY], 10**12, 10)
+    assert missing == []
+    assert [row["build_id"] for row in found[KEY]] == ["b1", "b2", "b3", "b4", "b8"]
+
+    for row in rows[4:7]:
+        tails.add({KEY: row})  # 8 points: the start and b1, b2 are trimmed
+    found, missing = tails.read([KEY], 10**12, 5)
+    assert [row["build_id"] for row in found[KEY]] == ["b4", "b5", "b6", "b7", "b8"]
+    assert tails.read([KEY], 7 * 10**9, 5)[1] == [KEY]  # needs b2, no longer kept
+    found, _ = tails.read([KEY], 7 * 10**9, 2)
+    assert [row["build_id"] for row in found[KEY]] == ["b5", "b6"]
+
+
+def test_a_build_id_with_the_separator_is_not_cached(settings: Settings, influx: InfluxStore,
+                                                     redis_client: redis.Redis) -> None:
+    store_all(settings, influx, [nightly(0, 7.0), nightly(1, 7.1, build_id="odd\x1fid")])
+
+    assert not redis_client.exists("harness:tail:" + KEY)
+    store_all(settings, influx, [nightly(2, 7.2)])  # judged from InfluxDB, still not cached
+    before = nanoseconds(START + timedelta(days=9))
+    assert SeriesTails(redis_client, KEEP).read([KEY], before, 10) == ({}, [KEY])
+    assert [row["build_id"] for row in from_influx(influx, START + timedelta(days=9), 10)] \
+        == ["n0", "odd\x1fid", "n2"]
