@@ -2,7 +2,7 @@
 # docs/performance.md.
 PYTHON := .venv/bin/python
 
-.PHONY: bench bench-pipeline bench-detection bench-dashboard test demo
+.PHONY: bench bench-pipeline bench-detection bench-dashboard profile test demo
 
 bench: bench-pipeline bench-detection bench-dashboard
 
@@ -17,6 +17,11 @@ bench-detection:
 bench-dashboard:
 	bash bin/setup
 	$(PYTHON) -m bench.dashboard
+
+# Not part of `bench`: the worker's call tree (pyinstrument), for docs/performance.md.
+profile:
+	bash bin/setup
+	$(PYTHON) -m bench.profile
 
 test:
 	bash bin/test
