@@ -47,7 +47,8 @@ def judge_and_store(
                           [m.metric for m in submission.measurements])
     restarts = acknowledged_since(known)
     spec_ranks = open_spec_ranks(known)
-    history = _history(submission, store, SeriesTails(registry.redis, KEEP))
+    tails = SeriesTails(registry.redis, KEEP)
+    history = _history(submission, store, tails)
     results, alerts = [], []
     for measurement in submission.measurements:
         result = judge(measurement, catalog)
@@ -70,7 +71,7 @@ def judge_and_store(
     points += [result_point(submission, result, time) for result in results]
     points += [opened_point(alert) for alert in alerts]
     store.write(points)
-    SeriesTails(registry.redis, KEEP).add({
+    tails.add({
         series_key(result.measurement.metric, result.measurement.dimensions,
                    submission.build.branch): _row(submission, result, time)
         for result in results})
