@@ -41,6 +41,7 @@ SEED_NIGHTS = 280  # more builds than the excursion test reads (276) in every se
 CLIENTS = 8  # concurrent posters
 RATE = 50.0  # submissions per second, for latency
 ALERT_LINK = re.compile(r"/dash/alerts/([0-9a-zA-Z_-]+)")
+COUNT = "{:,.0f}"  # format of a rate in the tables
 TARGETS = {"ingest": 0.5, "write": 0.8, "alert_p99_ms": 250.0}
 CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -468,11 +469,6 @@ def run(runs: int, chunk: int, latency_runs: int, latency_seconds: float) -> dic
     return found
 
 
-def median_spread(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
-    """Median (min–max) of a figure."""
-    return spread(values, fmt)
-
-
 def markdown(found: dict[str, Any], runs: int) -> str:
     """The Ingest section of docs/performance.md."""
     pairs2, pairs1 = found["ingest_2"], found["ingest_1"]
@@ -488,11 +484,11 @@ def markdown(found: dict[str, Any], runs: int) -> str:
     write_ratio = statistics.median(write_ratios)
     p99 = statistics.median(alert_p99)
     rows = [
-        ["end-to-end ingest, measurements/s", median_spread(harness2), median_spread(bare2),
+        ["end-to-end ingest, measurements/s", spread(harness2, COUNT), spread(bare2, COUNT),
          spread(ratios, "{:.2f}×"), f"≥ {TARGETS['ingest']:g}×", _met(ratio >= TARGETS["ingest"])],
         [f"InfluxDB writes, points/s (batches of {writes[0]['batch']:.0f})",
-         median_spread([row["worker"] for row in writes]),
-         median_spread([row["raw"] for row in writes]), spread(write_ratios, "{:.2f}×"),
+         spread([row["worker"] for row in writes], COUNT),
+         spread([row["raw"] for row in writes], COUNT), spread(write_ratios, "{:.2f}×"),
          f"≥ {TARGETS['write']:g}×", _met(write_ratio >= TARGETS["write"])],
         [f"POST → Slack alert at {RATE:g}/s, p99", spread(alert_p99, "{:.0f} ms"), "", "",
          f"≤ {TARGETS['alert_p99_ms']:g} ms", _met(p99 <= TARGETS["alert_p99_ms"])],
@@ -500,9 +496,9 @@ def markdown(found: dict[str, Any], runs: int) -> str:
     latency_rows = [row for name in ("latency", "latency_half")
                     for row in _latency_rows(found[name])]
     scaling_rows = [
-        ["harness", median_spread(harness1), median_spread(harness2),
+        ["harness", spread(harness1, COUNT), spread(harness2, COUNT),
          f"{statistics.median(harness2) / statistics.median(harness1):.2f}×"],
-        ["bare pipe", median_spread(bare1), median_spread(bare2),
+        ["bare pipe", spread(bare1, COUNT), spread(bare2, COUNT),
          f"{statistics.median(bare2) / statistics.median(bare1):.2f}×"],
     ]
     cpu_rows = [[name, *(f"{statistics.median(run[name] for run in side):.1f} ms"

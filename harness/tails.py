@@ -17,13 +17,12 @@ from typing import Any
 import redis
 
 from harness.errors import BrokerUnavailable
+from harness.store import Row
 
 PREFIX = "harness:tail:"
 TTL_S = 30 * 86_400  # a series nobody wrote to for a month is dropped (PR branches)
 FILLED, START = "filled", "start"
 SEPARATOR = "\x1f"
-
-Row = Mapping[str, Any]
 
 
 class Rows(Sequence[Row]):
