@@ -101,6 +101,12 @@ class BrokerUnavailable(ServiceUnavailable):
     """The broker did not accept the work."""
 
 
+class Overloaded(ServiceUnavailable):
+    """More work waits in the queue than the configured limit (HARNESS_MAX_QUEUE_DEPTH)."""
+
+    retry_after = 30
+
+
 class StoreUnavailable(ServiceUnavailable):
     """InfluxDB did not answer, or answered with a server error."""
 

@@ -42,9 +42,14 @@ def judge_and_store(
         blobs.put(blob)
     log = AlertLog(store)
     baseline_branch = submission.build.baseline_branch
-    known = log.affecting({series_key(m.metric, m.dimensions, baseline_branch)
-                           for m in submission.measurements},
-                          [m.metric for m in submission.measurements])
+    build = submission.build
+    # Alerts this build opened before (a re-post, or a retry after a crash) are left out,
+    # so that judging it again gives the same alerts, with the same ids, as the first time.
+    known = [alert for alert in log.affecting(
+                 {series_key(m.metric, m.dimensions, baseline_branch)
+                  for m in submission.measurements},
+                 [m.metric for m in submission.measurements])
+             if (alert.build_ci, alert.build_id) != (build.ci, build.id)]
     restarts = acknowledged_since(known)
     spec_ranks = open_spec_ranks(known)
     tails = SeriesTails(registry.redis, KEEP)

@@ -44,6 +44,12 @@ class Settings:
     public_url: str = "http://127.0.0.1:5000"
     max_body_bytes: int = 16 * 1024 * 1024
     max_measurements: int = 10_000
+    # Seconds a task may stay delivered but unacknowledged before the broker hands it to
+    # another worker: longer than any task runs or waits for its retry (RETRY_BACKOFF_MAX
+    # of workers), and how long work held by a crashed worker host takes to come back.
+    broker_visibility_timeout: int = 3600
+    # Queued tasks beyond which ingest answers 503 + Retry-After instead of queueing more.
+    max_queue_depth: int = 50_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +85,11 @@ class Settings:
             values["max_body_bytes"] = _positive_int("HARNESS_MAX_BODY_BYTES", v)
         if (v := get("HARNESS_MAX_MEASUREMENTS")) is not None:
             values["max_measurements"] = _positive_int("HARNESS_MAX_MEASUREMENTS", v)
+        if (v := get("HARNESS_BROKER_VISIBILITY_TIMEOUT")) is not None:
+            values["broker_visibility_timeout"] = _positive_int(
+                "HARNESS_BROKER_VISIBILITY_TIMEOUT", v)
+        if (v := get("HARNESS_MAX_QUEUE_DEPTH")) is not None:
+            values["max_queue_depth"] = _positive_int("HARNESS_MAX_QUEUE_DEPTH", v)
         return cls(**values)  # type: ignore[arg-type]
 
     def token_for(self, secret: str) -> Token | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cached_property
+from typing import NoReturn
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
+from celery.utils.time import get_exponential_backoff_interval
 
 from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
@@ -15,6 +17,9 @@ from harness.settings import Settings
 from harness.store import InfluxStore
 
 PROCESS_SUBMISSION = "workers.tasks.process_submission"
+# The longest wait before a task's next retry, in seconds (less when the broker's
+# visibility timeout is short: see retry_later).
+RETRY_BACKOFF_MAX_S = 300
 NOTIFY_ALERT = "workers.notify.notify_alert"
 NOTIFY_GROUP = "workers.notify.notify_group"
 
@@ -57,6 +62,7 @@ class WorkerContext:
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for these settings, with the harness's delivery guarantees."""
     app = Celery("harness", broker=settings.broker_url, include=["workers.tasks", "workers.notify"])
+    timeout = settings.broker_visibility_timeout
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -67,7 +73,12 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
         broker_transport_options={
-            "visibility_timeout": 3600,
+            # Work a crashed worker held comes back after this; see docs/reliability.md.
+            "visibility_timeout": timeout,
+            # Look for such work every tenth of the timeout (at most every 10 s), not
+            # only every 100 s as kombu does by default.
+            "unacked_restore_interval": max(1, min(10, timeout // 10)),
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": 3,
             "socket_timeout": 5,
         },
@@ -81,3 +92,16 @@ def create_celery(settings: Settings) -> Celery:
     )
     app.harness = WorkerContext(settings)
     return app
+
+
+def retry_later(task: Task, error: Exception, *, factor: int = 1,
+                countdown: float | None = None) -> NoReturn:
+    """Raise the task's retry: after `countdown` if given, else after an exponential backoff
+    with full jitter, capped at half the broker's visibility timeout so that a task waiting
+    for its retry is never handed to a second worker."""
+    cap = max(1, min(RETRY_BACKOFF_MAX_S, task.app.harness.settings.broker_visibility_timeout // 2))
+    if countdown is None:
+        countdown = get_exponential_backoff_interval(
+            factor=factor, retries=task.request.retries, maximum=cap, full_jitter=True)
+    # how often is the task's own `max_retries` (None: until it succeeds)
+    raise task.retry(exc=error, countdown=min(countdown, cap))

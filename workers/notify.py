@@ -13,24 +13,11 @@ from harness.alerts import Alert
 from harness.errors import ServiceUnavailable
 from harness.notify import notify_group_once, notify_once
 from harness.slack import SlackUnavailable
-from workers import NOTIFY_ALERT, NOTIFY_GROUP
+from workers import NOTIFY_ALERT, NOTIFY_GROUP, retry_later
 
 log = logging.getLogger(__name__)
 
-# Seconds before the first retry, doubled on each further one (with jitter) up to the cap.
-RETRY_BACKOFF_S = 1
-RETRY_BACKOFF_MAX_S = 300
-
-
-TASK_OPTIONS: dict[str, Any] = {
-    "bind": True,
-    "autoretry_for": (ServiceUnavailable,),
-    "retry_backoff": RETRY_BACKOFF_S,
-    "retry_backoff_max": RETRY_BACKOFF_MAX_S,
-    "retry_jitter": True,
-    "max_retries": None,
-    "acks_late": True,
-}
+TASK_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "max_retries": None}
 
 
 @shared_task(name=NOTIFY_ALERT, **TASK_OPTIONS)
@@ -67,6 +54,6 @@ def _deliver(task: Task, alerts: list[dict[str, Any]],
                 alert_id, "notified", "slack", what, metric=metrics.get(alert_id, "")),
         })
     except SlackUnavailable as error:
-        if error.retry_after_s is None:
-            raise
-        raise task.retry(exc=error, countdown=error.retry_after_s) from None
+        retry_later(task, error, countdown=error.retry_after_s)
+    except ServiceUnavailable as error:
+        retry_later(task, error)

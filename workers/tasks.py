@@ -5,26 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, shared_task
+from kombu.exceptions import KombuError
 
 from harness.alert_log import AlertLog
 from harness.alerts import Alert
-from harness.errors import ServiceUnavailable
+from harness.errors import BrokerUnavailable, ServiceUnavailable
 from harness.ingest import judge_and_store
 from harness.model import Submission, utcnow
 from harness.scans import find_change_points, find_missing
-from workers import NOTIFY_ALERT, NOTIFY_GROUP
+from workers import NOTIFY_ALERT, NOTIFY_GROUP, retry_later
+
+SCAN_RETRIES = 5  # a periodic scan that keeps failing waits for its next run
 
 
-@shared_task(
-    bind=True,
-    name="workers.tasks.process_submission",
-    autoretry_for=(ServiceUnavailable,),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=None,
-    acks_late=True,
-)
+@shared_task(bind=True, name="workers.tasks.process_submission", acks_late=True,
+             max_retries=None)
 def process_submission(self: Task, payload: dict[str, Any]) -> None:
     """Judge and store one submission; outages retry, anything else marks it failed."""
     context = self.app.harness
@@ -33,30 +28,36 @@ def process_submission(self: Task, payload: dict[str, Any]) -> None:
         catalog = context.catalog_for(m.metric for m in submission.measurements)
         outcome = judge_and_store(submission, catalog, context.store, context.registry,
                                   context.blobs)
-    except ServiceUnavailable:
-        raise
+        announce(self, outcome.alerts)
+    except ServiceUnavailable as error:
+        # judging again is idempotent: same points, same alert ids, Slack sent once
+        retry_later(self, error, factor=2)
     except Exception as error:
         context.registry.mark_failed(submission, f"{type(error).__name__}: {error}")
         raise
-    announce(self, outcome.alerts)
 
 
-@shared_task(bind=True, name="workers.tasks.check_missing", autoretry_for=(ServiceUnavailable,),
-             retry_backoff=True, max_retries=5, acks_late=True)
+@shared_task(bind=True, name="workers.tasks.check_missing", acks_late=True,
+             max_retries=SCAN_RETRIES)
 def check_missing(self: Task) -> int:
     """Open a `missing` alert for each new gap of a metric expected on a cadence."""
     context = self.app.harness
-    return _open_new(self, find_missing(context.store, context.catalog, utcnow()))
+    try:
+        return _open_new(self, find_missing(context.store, context.catalog, utcnow()))
+    except ServiceUnavailable as error:
+        retry_later(self, error)
 
 
-@shared_task(bind=True, name="workers.tasks.scan_change_points",
-             autoretry_for=(ServiceUnavailable,), retry_backoff=True, max_retries=5,
-             acks_late=True)
+@shared_task(bind=True, name="workers.tasks.scan_change_points", acks_late=True,
+             max_retries=SCAN_RETRIES)
 def scan_change_points(self: Task) -> int:
     """Open a `changepoint` alert for each new change point in a default-branch history."""
     context = self.app.harness
-    return _open_new(self, find_change_points(context.store, context.catalog,
-                                              AlertLog(context.store)))
+    try:
+        return _open_new(self, find_change_points(context.store, context.catalog,
+                                                  AlertLog(context.store)))
+    except ServiceUnavailable as error:
+        retry_later(self, error)
 
 
 def _open_new(task: Task, alerts: list[Alert]) -> int:
@@ -78,8 +79,11 @@ def announce(task: Task, alerts: list[Alert]) -> None:
     builds: dict[str, list[Alert]] = {}
     for alert in worth:
         builds.setdefault(f"{alert.build_ci}/{alert.build_id}", []).append(alert)
-    for group in builds.values():
-        if len(group) == 1:
-            task.app.send_task(NOTIFY_ALERT, args=[group[0].to_json(), "opened"])
-        else:
-            task.app.send_task(NOTIFY_GROUP, args=[[alert.to_json() for alert in group]])
+    try:
+        for group in builds.values():
+            if len(group) == 1:
+                task.app.send_task(NOTIFY_ALERT, args=[group[0].to_json(), "opened"])
+            else:
+                task.app.send_task(NOTIFY_GROUP, args=[[alert.to_json() for alert in group]])
+    except (KombuError, OSError) as error:
+        raise BrokerUnavailable(f"the broker did not take a Slack message: {error}") from None

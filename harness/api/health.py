@@ -12,13 +12,16 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 when web, broker, store and at least one worker answer; 503 otherwise."""
+    """200 when web, broker, store and at least one worker answer and the queue is below
+    its limit; 503 (with Retry-After) otherwise."""
     ctx = context()
     components: dict[str, dict[str, object]] = {"web": {"ok": True}}
     broker_ok = ctx.registry.ping()
     components["broker"] = {"ok": broker_ok}
     if broker_ok:
-        components["broker"]["queue_depth"] = ctx.registry.queue_depth()
+        depth = ctx.registry.queue_depth()
+        limit = ctx.settings.max_queue_depth
+        components["broker"].update(queue_depth=depth, queue_limit=limit, ok=depth < limit)
     components["store"] = {"ok": ctx.store.ping()}
     workers = []
     if broker_ok:
@@ -29,4 +32,6 @@ def healthz() -> ResponseReturnValue:
         workers = sorted(name for reply in replies for name in reply)
     components["workers"] = {"ok": bool(workers), "names": workers}
     healthy = all(component["ok"] for component in components.values())
-    return {"ok": healthy, "components": components}, 200 if healthy else 503
+    if healthy:
+        return {"ok": True, "components": components}, 200
+    return {"ok": False, "components": components}, 503, {"Retry-After": "5"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import replace
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from flask import Blueprint, g, request, url_for
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from harness.api.auth import require_scope
 from harness.api.context import WebContext, context
@@ -20,6 +22,7 @@ from harness.errors import (
     InvalidInput,
     MalformedRequest,
     NotFound,
+    Overloaded,
     Problem,
 )
 from harness.formats.job import parse_job
@@ -90,12 +93,18 @@ def show(submission_id: str) -> ResponseReturnValue:
 
 
 def read_json() -> Any:
-    """The request body as JSON; a body that is not JSON is a 400 naming why."""
+    """The request body as JSON; a body that is not JSON is a 400 naming why, one over the
+    size limit a 413."""
     if not request.is_json:
         raise MalformedRequest([Problem("", "Content-Type must be application/json")],
                                "malformed request")
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # a streamed (chunked) body is cut at the limit, silently: it was longer
+        raise RequestEntityTooLarge()
     try:
-        return json.loads(request.get_data(cache=False), object_pairs_hook=_unique_keys)
+        return json.loads(data, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError) as error:
         raise MalformedRequest([Problem("", f"not valid JSON: {error}")],
                                "malformed request") from None
@@ -110,7 +119,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def enqueue(ctx: WebContext, submission: Submission, digest: str) -> Submission:
-    """Record the submission and hand it to the broker; 503 if the broker refuses."""
+    """Record the submission and hand it to the broker; 503 if the broker refuses or
+    the queue is longer than the configured limit."""
+    depth = ctx.registry.queue_depth()
+    if depth >= ctx.settings.max_queue_depth:
+        raise Overloaded(f"{depth} tasks are waiting for a worker "
+                         f"(limit {ctx.settings.max_queue_depth}); try again later")
     first_seen = ctx.registry.first_seen(submission.build.key, submission.received)
     submission = replace(submission, received=first_seen)
     ctx.registry.mark_queued(submission, digest)
@@ -118,6 +132,7 @@ def enqueue(ctx: WebContext, submission: Submission, digest: str) -> Submission:
         ctx.celery.send_task(PROCESS_SUBMISSION, args=[submission.to_json()],
                              task_id=submission.id, retry=False)
     except (KombuError, OSError) as error:
-        ctx.registry.forget(submission.id)
+        with contextlib.suppress(BrokerUnavailable):  # Redis itself may be what failed
+            ctx.registry.forget(submission.id)
         raise BrokerUnavailable(f"the broker did not take the work: {error}") from None
     return submission
