@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from harness.store import RESULTS, InfluxStore, dimensions_of, identifier, rfc3339
+from harness.store import (
+    RESULTS,
+    InfluxStore,
+    dimensions_of,
+    identifier,
+    rfc3339,
+    time_literal,
+)
 
 DETAIL_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "baseline", "change",
                  "score", "decision")
@@ -80,7 +87,7 @@ def history(store: InfluxStore, metric: str, dimensions: Mapping[str, str],
     for name, bound, operator in (("since", since, ">="), ("until", until, "<=")):
         if bound is not None:
             conditions.append(f"time {operator} ${name}")
-            params[name] = bound.isoformat().replace("+00:00", "Z")
+            params[name] = time_literal(bound)
     where = " AND ".join(conditions)
     if buckets is not None:
         counted, first, last = store.query_each(

@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.url_map.merge_slashes = False  # a build id may hold "//": /builds/<ci>/<path:id>
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["harness"] = WebContext.create(settings)
     register_api(app)

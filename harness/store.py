@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from influxdb_client.client.write.point import Point
@@ -18,6 +19,9 @@ from harness.model import Build, Result, Submission
 RESULTS = "results"
 BUILDS = "builds"
 SHARD_DURATION = "52w"
+# What InfluxDB can store and compare: nanoseconds since 1970 in a signed 64-bit integer.
+EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 
 
 Row = Mapping[str, Any]
@@ -41,9 +45,17 @@ def dimensions_of(tags: Mapping[str, str]) -> dict[str, str]:
     return {key: value for key, value in tags.items() if key not in ("metric", "branch") and value}
 
 
+def time_literal(moment: datetime) -> str:
+    """A time as an InfluxQL time parameter: RFC 3339 in UTC, clamped to what InfluxDB can
+    represent (a bound beyond it means the same as the limit); naive means UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return rfc3339(nanoseconds(min(max(aware, EARLIEST), LATEST)))
+
+
 def nanoseconds(moment: datetime) -> int:
     """A timezone-aware datetime as integer nanoseconds since the epoch, exactly."""
-    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    # the epoch is 1970-01-01 in UTC, whatever the moment's own offset
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC if moment.tzinfo is not None else None)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
@@ -180,7 +192,7 @@ class InfluxStore:
             params[f"d{position}"] = value
         if since is not None:
             conditions.append("time >= $since")
-            params["since"] = since.isoformat().replace("+00:00", "Z")
+            params["since"] = time_literal(since)
         statement = f"SELECT * FROM {RESULTS} WHERE {' AND '.join(conditions)} GROUP BY *"
         if limit is not None:
             statement += f" ORDER BY time DESC LIMIT {int(limit)}"
@@ -267,13 +279,18 @@ def rfc3339(epoch_ns: int) -> str:
     moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{moment}.{nanos:09d}Z"
 
+def api_build_url(ci: str, build_id: str) -> str:
+    """The API URL of one build, each part percent-encoded."""
+    return f"/api/v1/builds/{quote(ci, safe='')}/{quote(build_id, safe='')}"
+
+
 def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
     """A stored build record as the API shows it."""
     build: dict[str, Any] = {
         "ci": record["ci"], "id": record["build_id"], "branch": record["branch"],
         "time": point_time(record["time"]), "url": record.get("build_url"),
         "commit": record.get("commit"), "packages": json.loads(record["packages"]),
-        "links": {"self": f"/api/v1/builds/{record['ci']}/{record['build_id']}"},
+        "links": {"self": api_build_url(record["ci"], record["build_id"])},
     }
     if record.get("pr_number") is not None:
         build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
@@ -11,6 +13,8 @@ from harness.alerts import Alert
 from harness.api.auth import require_scope
 from harness.api.context import WebContext, context
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
+from harness.links import alert_url
+from harness.store import api_build_url
 from workers import NOTIFY_ALERT
 
 bp = Blueprint("alerts", __name__)
@@ -60,9 +64,9 @@ def _follow_up(ctx: WebContext, alert: Alert, event: str) -> None:
 
 def _json(alert: Alert) -> dict[str, object]:
     data = alert.to_json()
-    data["links"] = {"self": f"/api/v1/alerts/{alert.id}",
-                     "build": f"/api/v1/builds/{alert.build_ci}/{alert.build_id}",
-                     "dashboard": f"/dash/alerts/{alert.id}"}
+    data["links"] = {"self": f"/api/v1/alerts/{quote(alert.id, safe='')}",
+                     "build": api_build_url(alert.build_ci, alert.build_id),
+                     "dashboard": alert_url(alert.id)}
     return data
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from harness.errors import HarnessError, ServiceUnavailable
+from harness.errors import HarnessError, Problem, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _harness_error(error: HarnessError) -> ResponseReturnValue:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
-    message = {
-        413: "the body is larger than the configured limit (HARNESS_MAX_BODY_BYTES)",
-    }.get(error.code or 500, error.description or error.name)
-    return {"error": message}, error.code or 500
+    if error.code == 413:  # the body as a whole is the problem: path ""
+        limit = "the body is larger than the configured limit (HARNESS_MAX_BODY_BYTES)"
+        return {"error": limit, "details": [Problem("", limit).to_json()]}, 413
+    return {"error": error.description or error.name}, error.code or 500

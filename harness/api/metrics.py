@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from harness.api.context import context
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.store import Series, point_time
+from harness.store import Series, api_build_url, point_time
 
 bp = Blueprint("metrics", __name__)
 
@@ -87,7 +87,7 @@ def _point_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "spec": row.get("spec") or None,
         "build": {"ci": row.get("ci"), "id": row.get("build_id"), "url": row.get("build_url"),
                   "commit": row.get("commit"),
-                  "link": f"/api/v1/builds/{row.get('ci')}/{row.get('build_id')}"},
+                  "link": api_build_url(str(row.get("ci")), str(row.get("build_id")))},
         "submission": row.get("submission"),
     }
     if row.get("pr_number") is not None:

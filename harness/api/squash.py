@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from harness.api.context import WebContext, context
 from harness.api.submissions import accept, read_json
-from harness.errors import Forbidden, InvalidInput, Problem, Unauthorized
+from harness.errors import Forbidden, Unauthorized
 from harness.formats.job import parse_job
 from harness.model import utcnow
 from harness.settings import Token
@@ -47,8 +47,9 @@ def auth() -> ResponseReturnValue:
     if not isinstance(body, dict) or not all(
         isinstance(body.get(key), str) for key in ("username", "password")
     ):
-        raise InvalidInput([Problem("", "needs string fields username and password")],
-                           "bad credentials document")
+        # no credentials is no token: 401 like every other write without one
+        raise Unauthorized("needs string fields username and password (a token's name and "
+                           "secret)")
     ctx = context()
     token = ctx.settings.token_for(body["password"])
     if token is None or token.name != body["username"]:

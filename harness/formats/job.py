@@ -14,7 +14,16 @@ from harness.catalog import Catalog, Metric
 from harness.catalog.definitions import metrics_from_json
 from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.common import in_metric_unit, known_metric, series_dimensions
-from harness.formats.fields import Label, problems_from
+from harness.formats.fields import (
+    BuildId,
+    CiName,
+    Label,
+    Moment,
+    WebUrl,
+    check_document,
+    check_tag_value,
+    problems_from,
+)
 from harness.formats.native import ParsedSubmission
 from harness.model import Build, Measurement, Package, Submission
 
@@ -54,20 +63,20 @@ class JobPackage(_Model):
     name: Label | None = None
     git_sha: Label | None = None
     git_branch: Label | None = None
-    git_url: str | None = None
+    git_url: WebUrl | None = None
     eups_version: Label | None = None
 
 
 class JobEnv(_Model):
     env_name: str | None = None
-    ci_id: Label | int
-    ci_name: Label
+    ci_id: BuildId | int
+    ci_name: CiName
     ci_dataset: Label | None = None
     ci_label: str | None = None
-    ci_url: str | None = None
+    ci_url: WebUrl | None = None
     ci_refs: list[str] | str | None = None
     status: Scalar = None
-    date: datetime | None = None
+    date: Moment | None = None
 
 
 class JobMeta(BaseModel):
@@ -93,6 +102,7 @@ def parse_job(
         raise InvalidInput([Problem("", "the body must be a JSON object (a Job document)")])
     if isinstance(body.get("measurements"), list) and len(body["measurements"]) > max_measurements:
         raise InvalidInput([Problem("measurements", f"at most {max_measurements} measurements")])
+    check_document(body)
     try:
         job = JobIn.model_validate(body)
     except ValidationError as error:
@@ -101,7 +111,8 @@ def parse_job(
     catalog = catalog.with_metrics(new_metrics)
     problems: list[Problem] = []
     meta = dict(job.meta.model_extra or {})
-    found = _job_dimensions(meta, job.meta.env, catalog)
+    found = _job_dimensions(meta, job.meta.env, catalog, problems)
+    build = _build(job, catalog, branch, problems)
     blobs_by_ref = {blob.identifier: blob for blob in job.blobs}
     blobs: dict[str, dict[str, Any]] = {}
     measurements = []
@@ -136,7 +147,7 @@ def parse_job(
     if problems:
         raise InvalidInput(problems, "invalid job")
     return ParsedSubmission(
-        Submission(uuid.uuid4().hex, _build(job, catalog, branch), tuple(measurements),
+        Submission(uuid.uuid4().hex, build, tuple(measurements),
                    received, blobs),
         new_metrics,
     )
@@ -155,9 +166,15 @@ def _registered(job: JobIn, catalog: Catalog) -> tuple[Metric, ...]:
     return metrics_from_json(metrics, specs, catalog)
 
 
-def _build(job: JobIn, catalog: Catalog, branch: str | None) -> Build:
+def _build(job: JobIn, catalog: Catalog, branch: str | None, problems: list[Problem]
+           ) -> Build:
     env = job.meta.env
     refs = env.ci_refs.split() if isinstance(env.ci_refs, str) else (env.ci_refs or [])
+    if branch is not None:
+        check_tag_value(branch, "branch", problems)  # the query's ?branch=
+    elif refs and refs[0]:
+        check_tag_value(refs[0], "meta.env.ci_refs" + ("[0]" if isinstance(env.ci_refs, list)
+                                                       else ""), problems)
     time = env.date
     if time is not None and time.tzinfo is None:
         time = time.replace(tzinfo=UTC)
@@ -171,15 +188,19 @@ def _build(job: JobIn, catalog: Catalog, branch: str | None) -> Build:
     )
 
 
-def _job_dimensions(meta: Mapping[str, Any], env: JobEnv, catalog: Catalog) -> dict[str, str]:
-    """Catalog dimensions found in `meta` or `meta.env`, under their name or an alias."""
+def _job_dimensions(meta: Mapping[str, Any], env: JobEnv, catalog: Catalog,
+                    problems: list[Problem]) -> dict[str, str]:
+    """Catalog dimensions found in `meta` or `meta.env`, under their name or an alias; each
+    value must be fit for an InfluxDB tag, else a problem."""
     sources = {**env.model_dump(), **meta}
     found = {}
     for dimension in catalog.dimensions.values():
         for key in (dimension.name, *dimension.aliases):
             value = sources.get(key)
             if isinstance(value, str | int | float) and not isinstance(value, bool):
-                found[dimension.name] = str(value)
+                path = f"meta.{key}" if key in meta else f"meta.env.{key}"
+                if check_tag_value(str(value), path, problems):
+                    found[dimension.name] = str(value)
                 break
     return found
 

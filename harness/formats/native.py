@@ -15,7 +15,17 @@ from harness.catalog import METRIC_NAME, Catalog, Metric
 from harness.catalog.definitions import spec_from_json
 from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.common import in_metric_unit, known_metric, series_dimensions
-from harness.formats.fields import Label, Text, WebUrl, problems_from
+from harness.formats.fields import (
+    BuildId,
+    CiName,
+    Label,
+    Moment,
+    TagValue,
+    Text,
+    WebUrl,
+    check_document,
+    problems_from,
+)
 from harness.model import Build, Measurement, Package, PullRequest, Submission
 from harness.units import UnitProblem, parse_unit
 
@@ -29,7 +39,7 @@ class _Model(BaseModel):
 class PullRequestIn(_Model):
     number: Annotated[int, Strict(), Field(gt=0)]
     url: WebUrl | None = None
-    base: Label | None = None
+    base: TagValue | None = None
 
 
 class PackageIn(_Model):
@@ -40,11 +50,11 @@ class PackageIn(_Model):
 
 
 class BuildIn(_Model):
-    ci: Label
-    id: Label
-    branch: Label
+    ci: CiName
+    id: BuildId
+    branch: TagValue
     url: WebUrl | None = None
-    time: datetime | None = None
+    time: Moment | None = None
     commit: Label | None = None
     pull_request: PullRequestIn | None = None
     packages: list[PackageIn] = Field(default=[], max_length=1000)
@@ -61,7 +71,7 @@ class MeasurementIn(_Model):
     metric: Label
     value: FiniteNumber
     unit: str | None = None
-    dimensions: dict[Label, Label] = Field(default={}, max_length=32)
+    dimensions: dict[Label, TagValue] = Field(default={}, max_length=32)
     extras: dict[Label, ExtraIn] = Field(default={}, max_length=64)
 
 
@@ -75,7 +85,7 @@ class MetricIn(_Model):
 
 class SubmissionIn(_Model):
     build: BuildIn
-    dimensions: dict[Label, Label] = Field(default={}, max_length=32)
+    dimensions: dict[Label, TagValue] = Field(default={}, max_length=32)
     measurements: list[MeasurementIn] = Field(min_length=1)
     metrics: list[MetricIn] = Field(default=[], max_length=1000)
 
@@ -94,11 +104,11 @@ def parse_submission(
     """Validate a native submission against the catalog; raises InvalidInput with paths."""
     if not isinstance(body, dict):
         raise InvalidInput([Problem("", "the body must be a JSON object")])
-    count = len(body.get("measurements") or ())
-    if isinstance(body.get("measurements"), list) and count > max_measurements:
-        raise InvalidInput(
-            [Problem("measurements", f"at most {max_measurements} measurements, got {count}")]
-        )
+    measurements = body.get("measurements")
+    if isinstance(measurements, list) and len(measurements) > max_measurements:
+        raise InvalidInput([Problem(
+            "measurements", f"at most {max_measurements} measurements, got {len(measurements)}")])
+    check_document(body)
     try:
         parsed = SubmissionIn.model_validate(body)
     except ValidationError as error:

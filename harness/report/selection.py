@@ -12,7 +12,7 @@ from harness.catalog import Catalog
 from harness.errors import InvalidInput, Problem
 from harness.report.collect import builds_report, release_report
 from harness.report.model import Report
-from harness.store import InfluxStore
+from harness.store import EARLIEST, LATEST, InfluxStore
 
 MAX_BUILDS = 100
 
@@ -46,7 +46,10 @@ def parse_selection(args: MultiDict[str, str]) -> Selection:
         try:
             moment = datetime.fromisoformat(until.replace("Z", "+00:00"))
             moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            until = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            # clamped to what InfluxDB can compare: a later bound means the same as the limit
+            # (before converting: a far time with an offset overflows the year range)
+            moment = min(max(moment, EARLIEST), LATEST).astimezone(UTC)
+            until = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         except ValueError:
             problems.append(Problem("until", "must be an ISO 8601 time like 2026-11-20T12:00:00Z"))
     if name is not None and not 0 < len(name) <= 200:
