@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Flask, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 
 from dashboards.page import BOKEH_STATIC
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def register_dashboards(app: Flask) -> None:
@@ -28,7 +32,16 @@ def _bokehjs(filename: str) -> ResponseReturnValue:
 
 
 def _error_page(error: HarnessError) -> ResponseReturnValue:
-    status = error.status if error.status < 500 else 500
-    message = str(error) if status < 500 else "internal error"
-    return render_template("error.html", crumbs=[("Overview", "/dash/"), ("Error", None)],
-                           status=status, message=message, bokeh_scripts=[]), status
+    headers = {}
+    if isinstance(error, ServiceUnavailable):
+        status, message = 503, f"{error.summary or error}. This page works again once it is back."
+        headers["Retry-After"] = str(error.retry_after)
+        log.warning("page answered 503: %s", error)
+    elif error.status < 500:
+        status, message = error.status, str(error)
+    else:
+        status, message = 500, "internal error"
+        log.error("page failed: %s", error)
+    page = render_template("error.html", crumbs=[("Overview", "/dash/"), ("Error", None)],
+                           status=status, message=message, bokeh_scripts=[])
+    return page, status, headers

@@ -95,20 +95,27 @@ class ServiceUnavailable(HarnessError):
 
     status = 503
     retry_after = 5
+    # What the HTTP answer says: the details (hosts, queries) go to the log only.
+    summary: str | None = "a service the harness needs did not answer; try again later"
 
 
 class BrokerUnavailable(ServiceUnavailable):
     """The broker did not accept the work."""
+
+    summary = "the broker (Redis) did not answer; try again later"
 
 
 class Overloaded(ServiceUnavailable):
     """More work waits in the queue than the configured limit (HARNESS_MAX_QUEUE_DEPTH)."""
 
     retry_after = 30
+    summary = None  # the message (queue depth and limit) is the answer
 
 
 class StoreUnavailable(ServiceUnavailable):
     """InfluxDB did not answer, or answered with a server error."""
+
+    summary = "the store (InfluxDB) did not answer; try again later"
 
 
 class StoreError(HarnessError):
