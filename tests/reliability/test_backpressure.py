@@ -108,7 +108,7 @@ def test_healthz_shows_no_live_worker(idle_broker: Settings) -> None:
 def test_healthz_names_the_live_workers_and_the_queue(client: Any, system: InfluxStore) -> None:
     health = client.get("/healthz")
 
-    assert health.status_code == 200
+    assert health.status_code == 200, health.json
     components = health.json["components"]
     assert components["workers"]["ok"] and components["workers"]["names"]
     assert components["broker"]["queue_depth"] < components["broker"]["queue_limit"]
