@@ -30,7 +30,7 @@ def metrics_from_json(
         try:
             metric_docs[body["name"]] = (where, MetricDoc.model_validate(fields))
         except ValidationError as error:
-            problems.extend(_problems(error, where))
+            problems.extend(_problems(error, where, fields))
     raw_specs = []
     for index, body in enumerate(specs):
         where = f"specs[{index}]"

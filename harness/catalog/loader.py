@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,12 +30,34 @@ from harness.units import UnitProblem, converter
 
 SETTINGS_FILE = "_catalog.yaml"
 
-def _problems(error: ValidationError, where: str) -> list[Problem]:
+def _problems(error: ValidationError, where: str, body: Any = None) -> list[Problem]:
+    """Pydantic's errors as problems under `where`; with the validated body, only the parts
+    of each location that are places in it (not pydantic's union-member tags)."""
     problems = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
-        problems.append(Problem(f"{where}.{path}" if path else where, item["msg"]))
+        loc = item["loc"] if body is None else in_body(body, item["loc"],
+                                                       missing=item["type"] == "missing")
+        path = "".join(f"[{part}]" if isinstance(part, int) else '[""]' if part == ""
+                       else f".{part}" for part in loc)  # like the API's: specs[0].tags[1]
+        problems.append(Problem(f"{where}{path}", item["msg"]))
     return problems
+
+
+def in_body(body: Any, loc: Sequence[int | str], missing: bool) -> tuple[int | str, ...]:
+    """The parts of a pydantic error location that are places in the body: what pydantic
+    adds of its own (a union member's tag like `bool` or `list[float]`, a `[key]`) is left
+    out; a missing field's name is kept."""
+    kept: list[int | str] = []
+    node = body
+    for position, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif not (missing and position == len(loc) - 1):
+            continue  # not in the body: pydantic's own
+        kept.append(part)
+    return tuple(kept)
 
 
 def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> list[Any]:

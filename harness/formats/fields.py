@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, Strict, ValidationError
 
+from harness.catalog.loader import in_body
 from harness.errors import InvalidInput, MalformedRequest, Problem
 from harness.store import EARLIEST, LATEST
 
@@ -80,6 +81,9 @@ WebUrl = Annotated[
 def check_tag_value(text: str, path: str, problems: list[Problem]) -> bool:
     """Whether a text found outside the typed fields may be an InfluxDB tag value; if not,
     a problem at `path`."""
+    if not _encodable(text):
+        problems.append(Problem(path, "is not valid Unicode (a lone surrogate)"))
+        return False
     try:
         _tag_value(_no_control_characters(text))
     except ValueError as error:
@@ -126,12 +130,9 @@ _Node = tuple[Any, int, Any, "int | str | None"]
 def _path_of(node: _Node) -> str:
     location: list[int | str] = []
     while node[2] is not None:
-        key = node[3]
-        if isinstance(key, str) and not _encodable(key):
-            key = key.encode(errors="backslashreplace").decode()
-        location.append(key)  # type: ignore[arg-type]
+        location.append(node[3])  # type: ignore[arg-type]
         node = node[2]
-    return json_path(tuple(reversed(location)))
+    return _printable_path(tuple(reversed(location)))
 
 
 def _encodable(text: str) -> bool:
@@ -143,30 +144,35 @@ def _encodable(text: str) -> bool:
 
 
 def json_path(location: tuple[int | str, ...]) -> str:
-    """('measurements', 1, 'value') → 'measurements[1].value'."""
+    """('measurements', 1, 'value') → 'measurements[1].value'; an empty key is `[""]`."""
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif part == "":
+            path += '[""]'
         else:
             path += f".{part}" if path else str(part)
     return path
 
 
-def problems_from(error: ValidationError) -> list[Problem]:
-    """Each pydantic error as a problem with a JSON path and a plain message."""
+def problems_from(error: ValidationError, body: Any) -> list[Problem]:
+    """Each pydantic error as a problem with a JSON path into `body` and a plain message."""
     problems = []
     for item in error.errors():
-        location = tuple(
-            part for part in item["loc"]
-            if not (isinstance(part, str) and ("[" in part or part in _UNION_TAGS))
-        )
+        location = in_body(body, item["loc"], missing=item["type"] == "missing")
         message = item["msg"].removeprefix("Value error, ")
         message = _MESSAGES.get(item["type"], message)
-        problem = Problem(json_path(location), message)
+        problem = Problem(_printable_path(location), message)
         if problem not in problems:
             problems.append(problem)
     return problems
+
+
+def _printable_path(location: tuple[int | str, ...]) -> str:
+    return json_path(tuple(part if isinstance(part, int) or _encodable(part)
+                           else part.encode(errors="backslashreplace").decode()
+                           for part in location))
 
 
 _MESSAGES = {
@@ -176,4 +182,3 @@ _MESSAGES = {
     "float_type": "must be a number",
     "string_type": "must be a string",
 }
-_UNION_TAGS = {"float", "int", "str", "list", "function-after", "constrained-str"}

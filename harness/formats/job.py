@@ -106,7 +106,7 @@ def parse_job(
     try:
         job = JobIn.model_validate(body)
     except ValidationError as error:
-        raise InvalidInput(problems_from(error)) from None
+        raise InvalidInput(problems_from(error, body)) from None
     new_metrics = _registered(job, catalog) if register else ()
     catalog = catalog.with_metrics(new_metrics)
     problems: list[Problem] = []

@@ -112,7 +112,7 @@ def parse_submission(
     try:
         parsed = SubmissionIn.model_validate(body)
     except ValidationError as error:
-        raise InvalidInput(problems_from(error)) from None
+        raise InvalidInput(problems_from(error, body)) from None
     new_metrics = _inline_metrics(parsed.metrics, catalog)
     catalog = catalog.with_metrics(new_metrics)
     problems: list[Problem] = []
