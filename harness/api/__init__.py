@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from harness.api import alerts, blobs, builds, errors, health, metrics, reports, squash, submissions
+from harness.api import (
+    alerts,
+    blobs,
+    builds,
+    errors,
+    health,
+    metrics,
+    openapi,
+    reports,
+    squash,
+    submissions,
+)
 
 
 def register_api(app: Flask) -> None:
@@ -16,6 +27,7 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(blobs.bp)
     api.register_blueprint(alerts.bp)
     api.register_blueprint(reports.bp)
+    api.register_blueprint(openapi.bp)
     app.register_blueprint(api)
     app.register_blueprint(health.bp)
     app.register_blueprint(squash.bp)
