@@ -14,6 +14,7 @@ from harness.errors import SettingsError
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 SCOPES = frozenset({"ingest", "triage", "admin"})
+MIN_SECRET = 16  # characters of a token secret
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ class Settings:
 
     def token_for(self, secret: str) -> Token | None:
         """The token whose secret this is, compared by hash in constant time."""
-        digest = hashlib.sha256(secret.encode()).hexdigest()
+        # surrogatepass: a JSON password may hold a lone surrogate; it matches nothing
+        digest = hashlib.sha256(secret.encode(errors="surrogatepass")).hexdigest()
         found = None
         for token in self.api_tokens:
             if hmac.compare_digest(digest, token.secret_sha256):
@@ -116,19 +118,23 @@ def parse_tokens(text: str) -> tuple[Token, ...]:
                 f"entry {position + 1} must be name:secret:scope+scope",
             )
         name, secret, scope_text = pieces
+        # A message quotes nothing as long as a secret: fields in the wrong order would
+        # otherwise print a secret where a name or a scope was expected.
+        token = f"token {name!r}" if len(name) < MIN_SECRET else f"entry {position + 1}"
         scopes = frozenset(scope_text.split("+"))
         if unknown := scopes - SCOPES:
+            scope = sorted(unknown)[0]
+            scope = repr(scope) if len(scope) < MIN_SECRET else "(not shown: as long as a secret)"
             raise SettingsError(
                 "HARNESS_API_TOKENS",
-                f"token {name!r} has unknown scope {sorted(unknown)[0]!r} "
-                f"(known: {', '.join(sorted(SCOPES))})",
+                f"{token} has unknown scope {scope} (known: {', '.join(sorted(SCOPES))})",
             )
-        if len(secret) < 16:
+        if len(secret) < MIN_SECRET:
             raise SettingsError(
-                "HARNESS_API_TOKENS", f"token {name!r}: secret must be at least 16 characters"
+                "HARNESS_API_TOKENS", f"{token}: secret must be at least {MIN_SECRET} characters"
             )
         if name in names:
-            raise SettingsError("HARNESS_API_TOKENS", f"token name {name!r} appears twice")
+            raise SettingsError("HARNESS_API_TOKENS", f"{token}: the name appears twice")
         names.add(name)
         tokens.append(Token(name, hashlib.sha256(secret.encode()).hexdigest(), scopes))
     return tuple(tokens)

@@ -16,6 +16,8 @@ from harness.errors import HarnessError, ServiceUnavailable
 from harness.links import alert_url, build_url, metric_url
 
 log = logging.getLogger(__name__)
+WEBHOOK_LOG = logging.getLogger(f"{__name__}.webhook")
+WEBHOOK_LOG.setLevel(logging.INFO)
 
 SECTION_LIMIT = 3000  # characters of a section's text
 FIELD_LIMIT = 2000  # characters of one section field
@@ -190,8 +192,11 @@ def message_for(alert: Alert, event: str, public_url: str) -> dict[str, Any]:
 
 def deliver(webhook_url: str, message: Mapping[str, Any], timeout_s: int = 10) -> None:
     """Post one message to an incoming webhook; SlackUnavailable or SlackRejected on failure."""
-    # No SDK-internal retries: Celery owns retrying, behind the exactly-once lock.
-    client = WebhookClient(webhook_url, timeout=timeout_s, retry_handlers=[])
+    # No SDK-internal retries: Celery owns retrying, behind the exactly-once lock. The SDK
+    # logs the webhook URL (a secret) at DEBUG whenever its logger's own level allows it:
+    # its logger here is never below INFO, whatever the process's logging.
+    client = WebhookClient(webhook_url, timeout=timeout_s, retry_handlers=[],
+                           logger=WEBHOOK_LOG)
     try:
         response = client.send_dict(dict(message))
     except (OSError, HTTPException) as error:
