@@ -33,7 +33,6 @@ def test_status_and_points_survive_restarts(
 ) -> None:
     response = client.post("/api/v1/submissions", json=submission(), headers=bearer())
     wait_done(client, response.json["status_url"])
-    time.sleep(1.1)  # appendfsync everysec
 
     redis_server.restart()
     influx_server.restart()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import cached_property
 from typing import NoReturn
 
 from celery import Celery, Task
+from celery.exceptions import Reject
 from celery.schedules import crontab
 from celery.utils.time import get_exponential_backoff_interval
 
@@ -15,6 +17,8 @@ from harness.catalog import Catalog, load_catalog
 from harness.registry import Registry
 from harness.settings import Settings
 from harness.store import InfluxStore
+
+log = logging.getLogger(__name__)
 
 PROCESS_SUBMISSION = "workers.tasks.process_submission"
 # The longest wait before a task's next retry, in seconds (less when the broker's
@@ -104,4 +108,12 @@ def retry_later(task: Task, error: Exception, *, factor: int = 1,
         countdown = get_exponential_backoff_interval(
             factor=factor, retries=task.request.retries, maximum=cap, full_jitter=True)
     # how often is the task's own `max_retries` (None: until it succeeds)
-    raise task.retry(exc=error, countdown=min(countdown, cap))
+    try:
+        raise task.retry(exc=error, countdown=min(countdown, cap))
+    except Reject as reject:
+        # Celery could not publish the retry (the broker is down too) and would drop the
+        # message; give it back instead: at once if the broker takes it, else it stays
+        # unacknowledged and the broker hands it out again after the visibility timeout.
+        log.warning("could not queue the retry of %s (%s); giving the task back",
+                    task.request.id, reject.reason)
+        raise Reject(reject.reason, requeue=True) from None

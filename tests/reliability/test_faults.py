@@ -210,13 +210,14 @@ def _settle_and_count(stack: Stack, load: Load) -> dict[str, Any]:
     time.sleep(3.0)  # a duplicate would arrive now
     client.close()
 
+    ours = _build_ids(load.fault)
     points: Counter[tuple[str, str]] = Counter()  # (series, build id) → rows
     per_build: Counter[str] = Counter()
     for series in stack.store.query(
             f'SELECT "value", "build_id" FROM "{RESULTS}" WHERE "ci" = $ci GROUP BY *',
             {"ci": "faults"}):
         for row in series.rows:
-            if str(row["build_id"]).startswith(load.fault):
+            if ours.fullmatch(str(row["build_id"])):
                 points[(json.dumps(series.tags, sort_keys=True), row["build_id"])] += 1
                 per_build[row["build_id"]] += 1
     alerts: Counter[str] = Counter()
@@ -224,7 +225,7 @@ def _settle_and_count(stack: Stack, load: Load) -> dict[str, Any]:
             f'SELECT "event", "build_id" FROM "{EVENTS}" WHERE "event" = $event GROUP BY "alert"',
             {"event": "opened"}):
         for row in series.rows:
-            if str(row["build_id"]).startswith(load.fault):
+            if ours.fullmatch(str(row["build_id"])):
                 alerts[row["build_id"]] += 1
     messages = _slack_builds(stack.slack, load.fault)
 
@@ -257,9 +258,14 @@ def _judged_builds(client: redis.Redis) -> set[str]:
     return done
 
 
+def _build_ids(fault: str) -> re.Pattern[str]:
+    """The build ids that the load of this fault posts (see `body`)."""
+    return re.compile(rf"{re.escape(fault)}-\d-\d{{4}}")
+
+
 def _slack_builds(slack: SlackReceiver, fault: str) -> Counter[str]:
     """Build id → how many delivered Slack messages name it."""
-    pattern = re.compile(rf"\b({re.escape(fault)}-\d-\d{{4}})\b")
+    pattern = _build_ids(fault)
     found: Counter[str] = Counter()
     for message in slack.messages:
         for build in set(pattern.findall(json.dumps(message))):
@@ -331,6 +337,16 @@ def test_redis_restarted(stack: Stack) -> None:
 
     figures = run(stack, "redis", inflict)
     assert figures["client_retries"] >= 1  # the web answered 503 (or not at all) meanwhile
+
+
+def test_redis_killed(stack: Stack) -> None:
+    def inflict(stack: Stack, load: Load) -> None:
+        stack.redis.kill()  # SIGKILL: only what the AOF holds survives
+        time.sleep(2.0)
+        stack.redis.start()
+
+    figures = run(stack, "redis-killed", inflict)
+    assert figures["client_retries"] >= 1
 
 
 def test_web_restarted(stack: Stack) -> None:

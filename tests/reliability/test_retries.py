@@ -1,0 +1,69 @@
+"""Retries: never longer than half the visibility timeout, and never dropped when the
+broker cannot take them (a real Celery app against a real or a missing Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import redis
+from celery import Celery
+from celery.exceptions import Reject, Retry
+
+from harness.errors import StoreUnavailable
+from harness.settings import Settings
+from tests.servers import free_port
+from workers import PROCESS_SUBMISSION, create_celery, retry_later
+
+IDLE_DB = 7  # a Redis database no worker listens on
+
+
+def _celery(settings: Settings) -> Celery:
+    """The workers' Celery app, with its tasks loaded as a worker loads them."""
+    app = create_celery(settings)
+    app.loader.import_default_modules()
+    return app
+
+
+@pytest.fixture
+def idle_celery(settings: Settings) -> Iterator[Celery]:
+    """A Celery app on a Redis database without workers, emptied after."""
+    url = settings.broker_url.rsplit("/", 1)[0] + f"/{IDLE_DB}"
+    yield _celery(replace(settings, broker_url=url, broker_visibility_timeout=10))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+
+
+def test_the_backoff_stays_below_half_the_visibility_timeout(idle_celery: Celery) -> None:
+    task = idle_celery.tasks[PROCESS_SUBMISSION]
+    waits = []
+    for retries in (0, 3, 8, 20):
+        task.push_request(id=f"t{retries}", retries=retries, args=[{}], kwargs={},
+                          delivery_info={}, called_directly=False)
+        try:
+            with pytest.raises(Retry) as raised:
+                retry_later(task, StoreUnavailable("down"), factor=2)
+        finally:
+            task.pop_request()
+        waits.append(float(raised.value.when))  # type: ignore[arg-type]
+
+    assert all(0 <= wait <= 5 for wait in waits), waits
+    queued = redis.Redis.from_url(idle_celery.conf.broker_url).llen("celery")
+    assert queued == 4  # each retry was published as a new message
+
+
+def test_a_retry_the_broker_cannot_take_gives_the_task_back(settings: Settings) -> None:
+    dead = _celery(replace(settings, broker_url=f"redis://127.0.0.1:{free_port()}/0"))
+    dead.conf.broker_transport_options = {**dead.conf.broker_transport_options,
+                                          "max_retries": 1}
+    task = dead.tasks[PROCESS_SUBMISSION]
+    task.push_request(id="t1", retries=0, delivery_info={}, called_directly=False)
+    try:
+        with pytest.raises(Reject) as raised:
+            retry_later(task, StoreUnavailable("down"))
+    finally:
+        task.pop_request()
+
+    assert raised.value.requeue is True  # Celery alone would drop it (requeue=False)
