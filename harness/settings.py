@@ -48,7 +48,7 @@ class Settings:
     # Seconds a task may stay delivered but unacknowledged before the broker hands it to
     # another worker: longer than any task runs or waits for its retry (RETRY_BACKOFF_MAX
     # of workers), and how long work held by a crashed worker host takes to come back.
-    broker_visibility_timeout: int = 3600
+    broker_visibility_timeout: int = 900
     # Queued tasks beyond which ingest answers 503 + Retry-After instead of queueing more.
     max_queue_depth: int = 50_000
 
