@@ -4,6 +4,7 @@ metrics registered inline."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from harness.model import Result, Submission
 
 PREFIX = "harness:"
 STATUS_TTL_S = 90 * 86_400
+PENDING = f"{PREFIX}pending"  # sorted set: submission id → when it was queued
 
 
 class Registry:
@@ -60,10 +62,14 @@ class Registry:
         return f"{PREFIX}submission:{submission_id}"
 
     def mark_queued(self, submission: Submission, digest: str | None = None) -> None:
-        """Record a submission as queued, findable by the digest of its document."""
+        """Record a submission as queued, findable by the digest of its document, and keep
+        its task's payload until it is done (see `pending`)."""
         self._put(submission.id, {"state": "queued", "build": submission.build.to_json(),
                                   "time": submission.time.isoformat(), "results": [],
                                   "alerts": []})
+        self._call("set", f"{PENDING}:{submission.id}", json.dumps(submission.to_json()),
+                   ex=STATUS_TTL_S)
+        self._call("zadd", PENDING, {submission.id: time.time()})
         if digest is not None:
             key = f"{PREFIX}digest:{digest}"
             self._call("lpush", key, submission.id)
@@ -80,16 +86,56 @@ class Registry:
                                   "time": submission.time.isoformat(),
                                   "results": [result.to_json() for result in results],
                                   "alerts": [alert.to_json() for alert in alerts]})
+        self._settled(submission.id)
 
     def mark_failed(self, submission: Submission, reason: str) -> None:
         """Record a submission that could not be processed, with why."""
         self._put(submission.id, {"state": "failed", "build": submission.build.to_json(),
                                   "time": submission.time.isoformat(), "results": [],
                                   "alerts": [], "error": reason})
+        self._settled(submission.id)
 
     def forget(self, submission_id: str) -> None:
         """Drop a submission's status (its enqueue failed)."""
         self._call("delete", self._status_key(submission_id))
+        self._settled(submission_id)
+
+    def _settled(self, submission_id: str) -> None:
+        self._call("zrem", PENDING, submission_id)
+        self._call("delete", f"{PENDING}:{submission_id}")
+
+    def pending(self, older_than_s: float) -> dict[str, dict[str, Any]]:
+        """Submission id → task payload of the submissions queued longer ago than this and
+        not yet done or failed: what to look for when a task may have been lost."""
+        ids = self._call("zrangebyscore", PENDING, "-inf", time.time() - older_than_s)
+        found = {}
+        for submission_id in ids:
+            text = self._call("get", f"{PENDING}:{submission_id}")
+            if text:
+                found[submission_id] = json.loads(text)
+            else:  # its payload expired: nothing can be done for it
+                self._call("zrem", PENDING, submission_id)
+        return found
+
+    def requeued(self, submission_id: str) -> None:
+        """Restart a pending submission's clock after its task was queued again."""
+        self._call("zadd", PENDING, {submission_id: time.time()}, xx=True)
+
+    def in_broker(self, task_ids: set[str], queue: str = "celery") -> set[str]:
+        """The ones of these task ids that Redis holds as a queued or a delivered task
+        (kombu's `unacked` hash: running, reserved or waiting for a retry's countdown)."""
+        found: set[str] = set()
+
+        def look(raw: str) -> None:
+            found.update(task_id for task_id in task_ids if task_id in raw)
+
+        length = int(self._call("llen", queue))
+        for start in range(0, length, 500):
+            for raw in self._call("lrange", queue, start, start + 499):
+                look(raw)
+        for raw in self._call("hvals", "unacked"):
+            look(raw)
+        return found
 
     def status(self, submission_id: str) -> dict[str, Any] | None:
         """A submission's status document, or None."""

@@ -284,16 +284,18 @@ class CeleryWorker(_ProjectProcess):
     """A prefork Celery worker of `app` (a module or package exposing a Celery app)."""
 
     def __init__(self, env: dict[str, str], log_dir: Path, concurrency: int = 1,
-                 app: str = "workers", cwd: Path | None = None) -> None:
+                 app: str = "workers", cwd: Path | None = None, beat: bool = False) -> None:
         uniq = uuid.uuid4().hex[:10]
         super().__init__(env, Path(log_dir) / f"celery-{uniq}.log", cwd)
         self.app, self.concurrency, self.nodename = app, concurrency, f"worker{uniq}@%h"
+        self.beat_schedule = Path(log_dir) / f"beat-{uniq}" if beat else None
 
     def command(self) -> list[str]:
-        """Return the celery worker argv."""
+        """Return the celery worker argv (with an embedded beat if asked)."""
+        beat = ["-B", "--schedule", str(self.beat_schedule)] if self.beat_schedule else []
         return [str(VENV_BIN / "celery"), "-A", self.app, "worker", "--loglevel", "INFO",
                 "--concurrency", str(self.concurrency), "--pool", "prefork",
-                "--without-gossip", "--without-mingle", "-n", self.nodename]
+                "--without-gossip", "--without-mingle", "-n", self.nodename, *beat]
 
     def is_ready(self) -> bool:
         """Tell whether the log of this start shows the worker's "ready." line."""

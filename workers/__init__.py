@@ -21,6 +21,9 @@ from harness.store import InfluxStore
 log = logging.getLogger(__name__)
 
 PROCESS_SUBMISSION = "workers.tasks.process_submission"
+REQUEUE_LOST = "workers.tasks.requeue_lost"
+# A submission queued this long ago that Redis holds nowhere is taken for lost.
+LOST_AFTER_S = 30
 # The longest wait before a task's next retry, in seconds (less when the broker's
 # visibility timeout is short: see retry_later).
 RETRY_BACKOFF_MAX_S = 300
@@ -88,6 +91,7 @@ def create_celery(settings: Settings) -> Celery:
         },
         worker_hijack_root_logger=False,
         beat_schedule={
+            "requeue-lost": {"task": REQUEUE_LOST, "schedule": float(LOST_AFTER_S)},
             "missing-data": {"task": "workers.tasks.check_missing", "schedule": 3600.0},
             "change-points": {"task": "workers.tasks.scan_change_points",
                               "schedule": crontab(hour=6, minute=0)},

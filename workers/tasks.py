@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Task, shared_task
@@ -13,7 +14,16 @@ from harness.errors import BrokerUnavailable, ServiceUnavailable
 from harness.ingest import judge_and_store
 from harness.model import Submission, utcnow
 from harness.scans import find_change_points, find_missing
-from workers import NOTIFY_ALERT, NOTIFY_GROUP, retry_later
+from workers import (
+    LOST_AFTER_S,
+    NOTIFY_ALERT,
+    NOTIFY_GROUP,
+    PROCESS_SUBMISSION,
+    REQUEUE_LOST,
+    retry_later,
+)
+
+log = logging.getLogger(__name__)
 
 SCAN_RETRIES = 5  # a periodic scan that keeps failing waits for its next run
 
@@ -58,6 +68,25 @@ def scan_change_points(self: Task) -> int:
                                                   AlertLog(context.store)))
     except ServiceUnavailable as error:
         retry_later(self, error)
+
+
+@shared_task(bind=True, name=REQUEUE_LOST, acks_late=True)
+def requeue_lost(self: Task) -> int:
+    """Queue again the submissions that wait for judging but whose task Redis no longer
+    holds anywhere (kombu's Redis transport can lose a task handed to a worker that dies at
+    that instant); judging is idempotent, so a task found twice does no harm."""
+    registry = self.app.harness.registry
+    pending = registry.pending(older_than_s=LOST_AFTER_S)
+    if not pending:
+        return 0
+    lost = set(pending) - registry.in_broker(set(pending))
+    for submission_id in sorted(lost):
+        log.warning("submission %s is queued but its task is gone: queueing it again",
+                    submission_id)
+        self.app.send_task(PROCESS_SUBMISSION, args=[pending[submission_id]],
+                           task_id=submission_id)
+        registry.requeued(submission_id)
+    return len(lost)
 
 
 def _open_new(task: Task, alerts: list[Alert]) -> int:

@@ -60,7 +60,7 @@ class Stack:
 
     def replace_worker(self) -> None:
         """Start a new worker process in place of a dead one."""
-        self.worker = CeleryWorker(self.env, self.logs, concurrency=2).start()
+        self.worker = CeleryWorker(self.env, self.logs, concurrency=2, beat=True).start()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     InfluxStore(influx.url, DATABASE).ensure_database()
     logs = folder / "logs"
-    worker = CeleryWorker(env, logs, concurrency=2).start()
+    worker = CeleryWorker(env, logs, concurrency=2, beat=True).start()  # beat: requeue_lost
     web = GunicornServer(env, logs, workers=2).start()
     servers = Stack(redis_server, influx, slack, worker, web, env, logs)
     yield servers

@@ -1,8 +1,11 @@
-"""Retries: never longer than half the visibility timeout, and never dropped when the
-broker cannot take them (a real Celery app against a real or a missing Redis)."""
+"""Retries: never longer than half the visibility timeout, never dropped when the broker
+cannot take them, and a task Redis lost is queued again (a real Celery app and the real
+Flask app against a real or a missing Redis)."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,10 +14,15 @@ import redis
 from celery import Celery
 from celery.exceptions import Reject, Retry
 
+from harness import create_app
 from harness.errors import StoreUnavailable
+from harness.model import Submission
+from harness.registry import PENDING, Registry
 from harness.settings import Settings
+from harness.store import InfluxStore
+from tests.conftest import bearer, submission
 from tests.servers import free_port
-from workers import PROCESS_SUBMISSION, create_celery, retry_later
+from workers import LOST_AFTER_S, PROCESS_SUBMISSION, REQUEUE_LOST, create_celery, retry_later
 
 IDLE_DB = 7  # a Redis database no worker listens on
 
@@ -67,3 +75,30 @@ def test_a_retry_the_broker_cannot_take_gives_the_task_back(settings: Settings) 
         task.pop_request()
 
     assert raised.value.requeue is True  # Celery alone would drop it (requeue=False)
+
+
+def test_a_task_redis_lost_is_queued_again(idle_celery: Celery, settings: Settings,
+                                           system: InfluxStore) -> None:
+    app = create_app(replace(settings, broker_url=idle_celery.conf.broker_url))
+    response = app.test_client().post("/api/v1/submissions", json=submission(),
+                                      headers=bearer())
+    submission_id = response.json["submission"]
+    broker = redis.Redis.from_url(idle_celery.conf.broker_url, decode_responses=True)
+    requeue = idle_celery.tasks[REQUEUE_LOST]
+    assert requeue.apply().get() == 0  # just queued: not even a candidate
+
+    broker.zadd(PENDING, {submission_id: time.time() - LOST_AFTER_S - 1})
+    assert requeue.apply().get() == 0  # old, but its task is still in the queue
+    lost = broker.lpop("celery")  # as if handed to a worker that died at that instant
+    assert lost is not None and submission_id in lost
+
+    assert requeue.apply().get() == 1
+    again = broker.lrange("celery", 0, -1)
+    assert len(again) == 1 and submission_id in again[0]
+    assert json.loads(again[0])["headers"]["id"] == submission_id
+    assert requeue.apply().get() == 0  # its clock restarted; and it is queued anyway
+
+    registry = Registry(idle_celery.conf.broker_url)
+    registry.mark_done(Submission.from_json(registry.pending(0)[submission_id]), [])
+    assert registry.pending(0) == {} and broker.zcard(PENDING) == 0
+    broker.close()
