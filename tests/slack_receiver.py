@@ -7,8 +7,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.http_stub import LoopbackServer
 
 # What Slack's webhook answers, by status (https://api.slack.com/messaging/webhooks).
 BODIES = {200: "ok", 400: "invalid_payload", 403: "action_prohibited", 404: "no_service",
@@ -25,32 +27,19 @@ class Request:
     at: float = 0.0
 
 
-class SlackReceiver:
+class SlackReceiver(LoopbackServer):
     """Answers POSTs like Slack's webhook (200 "ok"), or with failures it was told to give."""
 
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self._requests: list[Request] = []
         self._failures: list[int] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
         """The webhook URL to configure."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/services/T000/B000/XXXX"
-
-    def start(self) -> Self:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.base_url}/services/T000/B000/XXXX"
 
     def fail(self, times: int = 1, status: int = 500) -> None:
         """Answer the next `times` POSTs with `status` instead of 200."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import http.client
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from tests.http_stub import LoopbackServer
 
 Mode = Literal["refuse", "drop"]
 
 
-class FaultyProxy:
+class FaultyProxy(LoopbackServer):
     """Forwards every request to `target`, except the next writes it was told to break:
     `refuse` answers 503 without forwarding (InfluxDB never sees the write); `drop`
     forwards the write and then closes the connection unanswered (InfluxDB applied it,
@@ -23,25 +25,12 @@ class FaultyProxy:
         self.broken: list[str] = []  # the mode of each write broken so far
         self._plan: list[Mode] = []
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(self._handler())
 
     @property
     def url(self) -> str:
         """The proxy's base URL."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> Self:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+        return self.base_url
 
     def break_writes(self, *modes: Mode) -> None:
         """Break the next writes, one per mode, in order."""
