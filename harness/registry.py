@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -64,16 +65,17 @@ class Registry:
     def mark_queued(self, submission: Submission, digest: str | None = None) -> None:
         """Record a submission as queued, findable by the digest of its document, and keep
         its task's payload until it is done (see `pending`)."""
-        self._put(submission.id, {"state": "queued", "build": submission.build.to_json(),
-                                  "time": submission.time.isoformat(), "results": [],
-                                  "alerts": []})
-        self._call("set", f"{PENDING}:{submission.id}", json.dumps(submission.to_json()),
-                   ex=STATUS_TTL_S)
-        self._call("zadd", PENDING, {submission.id: time.time()})
-        if digest is not None:
-            key = f"{PREFIX}digest:{digest}"
-            self._call("lpush", key, submission.id)
-            self._call("expire", key, STATUS_TTL_S)
+        with self._transaction() as pipe:  # one round trip; never a status without payload
+            self._put(submission.id, {"state": "queued", "build": submission.build.to_json(),
+                                      "time": submission.time.isoformat(), "results": [],
+                                      "alerts": []}, pipe)
+            pipe.set(f"{PENDING}:{submission.id}", json.dumps(submission.to_json()),
+                     ex=STATUS_TTL_S)
+            pipe.zadd(PENDING, {submission.id: time.time()})
+            if digest is not None:
+                key = f"{PREFIX}digest:{digest}"
+                pipe.lpush(key, submission.id)
+                pipe.expire(key, STATUS_TTL_S)
 
     def submissions_of(self, digest: str) -> list[str]:
         """The submissions made of the document with this digest, newest first."""
@@ -82,40 +84,45 @@ class Registry:
     def mark_done(self, submission: Submission, results: Sequence[Result],
                   alerts: Sequence[Alert] = ()) -> None:
         """Record a submission as judged and stored, with the alerts it raised."""
-        self._put(submission.id, {"state": "done", "build": submission.build.to_json(),
-                                  "time": submission.time.isoformat(),
-                                  "results": [result.to_json() for result in results],
-                                  "alerts": [alert.to_json() for alert in alerts]})
-        self._settled(submission.id)
+        with self._transaction() as pipe:
+            self._put(submission.id, {"state": "done", "build": submission.build.to_json(),
+                                      "time": submission.time.isoformat(),
+                                      "results": [result.to_json() for result in results],
+                                      "alerts": [alert.to_json() for alert in alerts]}, pipe)
+            self._settled(submission.id, pipe)
 
     def mark_failed(self, submission: Submission, reason: str) -> None:
         """Record a submission that could not be processed, with why."""
-        self._put(submission.id, {"state": "failed", "build": submission.build.to_json(),
-                                  "time": submission.time.isoformat(), "results": [],
-                                  "alerts": [], "error": reason})
-        self._settled(submission.id)
+        with self._transaction() as pipe:
+            self._put(submission.id, {"state": "failed", "build": submission.build.to_json(),
+                                      "time": submission.time.isoformat(), "results": [],
+                                      "alerts": [], "error": reason}, pipe)
+            self._settled(submission.id, pipe)
 
     def forget(self, submission_id: str) -> None:
         """Drop a submission's status (its enqueue failed)."""
-        self._call("delete", self._status_key(submission_id))
-        self._settled(submission_id)
+        with self._transaction() as pipe:
+            pipe.delete(self._status_key(submission_id))
+            self._settled(submission_id, pipe)
 
-    def _settled(self, submission_id: str) -> None:
-        self._call("zrem", PENDING, submission_id)
-        self._call("delete", f"{PENDING}:{submission_id}")
+    @staticmethod
+    def _settled(submission_id: str, pipe: redis.client.Pipeline) -> None:
+        pipe.zrem(PENDING, submission_id)
+        pipe.delete(f"{PENDING}:{submission_id}")
 
     def pending(self, older_than_s: float) -> dict[str, dict[str, Any]]:
         """Submission id → task payload of the submissions queued longer ago than this and
         not yet done or failed: what to look for when a task may have been lost."""
         ids = self._call("zrangebyscore", PENDING, "-inf", time.time() - older_than_s)
-        found = {}
-        for submission_id in ids:
-            text = self._call("get", f"{PENDING}:{submission_id}")
-            if text:
-                found[submission_id] = json.loads(text)
-            else:  # its payload expired: nothing can be done for it
-                self._call("zrem", PENDING, submission_id)
-        return found
+        if not ids:
+            return {}
+        texts = self._call("mget", [f"{PENDING}:{submission_id}" for submission_id in ids])
+        expired = [submission_id for submission_id, text in zip(ids, texts, strict=True)
+                   if not text]
+        if expired:  # their payload expired: nothing can be done for them
+            self._call("zrem", PENDING, *expired)
+        return {submission_id: json.loads(text)
+                for submission_id, text in zip(ids, texts, strict=True) if text}
 
     def requeued(self, submission_id: str) -> None:
         """Restart a pending submission's clock after its task was queued again."""
@@ -142,9 +149,20 @@ class Registry:
         text = self._call("get", self._status_key(submission_id))
         return json.loads(text) if text else None
 
-    def _put(self, submission_id: str, document: dict[str, Any]) -> None:
-        self._call("set", self._status_key(submission_id), json.dumps(document),
-                   ex=STATUS_TTL_S)
+    def _put(self, submission_id: str, document: dict[str, Any],
+             pipe: redis.client.Pipeline) -> None:
+        pipe.set(self._status_key(submission_id), json.dumps(document), ex=STATUS_TTL_S)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[redis.client.Pipeline]:
+        """A MULTI/EXEC pipeline, executed when the block ends; Redis errors become
+        BrokerUnavailable."""
+        try:
+            with self.redis.pipeline() as pipe:
+                yield pipe
+                pipe.execute()
+        except redis.RedisError as error:
+            raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None
 
     # --- inline metrics -------------------------------------------------------------
 

@@ -111,7 +111,7 @@ def retry_later(task: Task, error: Exception, *, factor: int = 1,
     if countdown is None:
         countdown = get_exponential_backoff_interval(
             factor=factor, retries=task.request.retries, maximum=cap, full_jitter=True)
-    # how often is the task's own `max_retries` (None: until it succeeds)
+    # how many times: the task's own `max_retries` (None: until it succeeds)
     try:
         raise task.retry(exc=error, countdown=min(countdown, cap))
     except Reject as reject:
