@@ -177,7 +177,8 @@ window.location.assign(d.link ? d.link[i] : "/dash/builds/" +
 def _tooltips(unit: str, time_field: str) -> list[tuple[str, str]]:
     return [("build", "@ci / @build_id"), ("time", time_field + "{%F %H:%M}"),
             ("commit", "@commit"), ("PR", "@pr"), ("value", f"@value{{0.[0000]}} {unit}"),
-            ("verdict", "@verdict"), ("vs baseline", "@change{+0.[000]} (z = @score{+0.0})")]
+            ("samples", "@samples"), ("verdict", "@verdict"),
+            ("vs baseline", "@change{+0.[000]} (z = @score{+0.0})")]
 
 
 def range_selector(plot: Any, source: ColumnDataSource, axis: str = "time") -> Any:

@@ -19,7 +19,7 @@ from harness.store import (
 )
 
 DETAIL_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "baseline", "change",
-                 "score", "decision")
+                 "score", "decision", "sample_count", "sample_spread")
 HISTORY_FIELDS = ("value", *DETAIL_FIELDS)
 RECENT = 30  # points of a sparkline
 

@@ -245,7 +245,15 @@ def point_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
                for row in rows],
         "change": [row.get("change") for row in rows],
         "score": [row.get("score") for row in rows],
+        "samples": [_samples(row) for row in rows],
     }
+
+
+def _samples(row: Mapping[str, Any]) -> str:
+    """A point's repeated runs, as the hover shows them ('' for a single value)."""
+    if not row.get("sample_count"):
+        return ""
+    return f"n = {row['sample_count']}, sd {float(row.get('sample_spread') or 0.0):.4g}"
 
 
 def specs_for(metric: Metric, dimensions: Mapping[str, str]) -> list[SpecLine]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from influxdb_client.client.write.point import Point
 
-from harness.alerts import TRANSITIONS, Alert, state_after
+from harness.alerts import EXCURSION_KINDS, TRANSITIONS, Alert, state_after
 from harness.errors import HarnessError, NotFound
 from harness.model import utcnow
 from harness.store import InfluxStore, Series, nanoseconds, point_time
@@ -24,13 +24,26 @@ class TransitionRefused(HarnessError):
 
 
 def opened_point(alert: Alert) -> Point:
-    """The `opened` event, timed at the build so re-processing overwrites it."""
+    """The `opened` event, timed at the build its identity names (where an excursion began,
+    else the alert's build), so that judging again overwrites it, whichever build noticed."""
+    named = alert.started_time if alert.kind in EXCURSION_KINDS and alert.started_time \
+        else alert.time
     return (
         Point(EVENTS).tag("alert", alert.id).tag("metric", alert.metric)
         .field("event", "opened").field("kind", alert.kind).field("severity", alert.severity)
         .field("series", alert.series).field("build_id", alert.build_id)
+        .field("build_time", nanoseconds(datetime.fromisoformat(alert.time)))
         .field("document", json.dumps(alert.to_json() | {"history": []}))
-        .time(nanoseconds(datetime.fromisoformat(alert.time)))
+        .time(nanoseconds(datetime.fromisoformat(named)))
+    )
+
+
+def event_point(alert: Alert, event: str, actor: str, note: str, when: datetime) -> Point:
+    """One later event of an alert (acknowledged, resolved, invalid, reopened, notified)."""
+    return (
+        Point(EVENTS).tag("alert", alert.id).tag("metric", alert.metric)
+        .field("event", event).field("actor", actor).field("note", note)
+        .time(nanoseconds(when))
     )
 
 
@@ -87,25 +100,44 @@ class AlertLog:
             and (build is None or (alert.build_ci, alert.build_id) == build)
         ]
 
-    def affecting(self, series: Collection[str], metrics: Iterable[str]) -> list[Alert]:
-        """The alerts that judging these series needs — spec alerts open or acknowledged,
-        acknowledged regressions — found from the events' light fields first, so a
+    def states(self, alert_ids: Sequence[str]) -> dict[str, str]:
+        """Alert id → its current state, for those that exist (light fields only)."""
+        if not alert_ids:
+            return {}
+        ids = {f"a{index}": alert for index, alert in enumerate(alert_ids)}
+        found = self.store.query(
+            f"SELECT event FROM {EVENTS} WHERE "
+            + " OR ".join(f"alert = ${key}" for key in ids) + " GROUP BY alert", ids)
+        states: dict[str, str] = {}
+        for item in found:
+            rows, opened = _log(item)
+            if opened is not None:
+                states[item.tags["alert"]] = state_after(rows)
+        return states
+
+    def of_series(self, series: Collection[str], metrics: Iterable[str], noticed_from: int
+                  ) -> list[Alert]:
+        """What judging these series needs: their spec alerts open or acknowledged, their
+        acknowledged regressions, and every alert of theirs noticed at or after a time (ns),
+        which judging them again may confirm, change or withdraw. Light fields first, so a
         submission does not read the documents of every alert its metrics ever had."""
         names = sorted(set(metrics))
         if not names:
             return []
         params = {f"m{index}": name for index, name in enumerate(names)}
         clause = " OR ".join(f"metric = ${key}" for key in params)
-        found = self.store.query(
-            f'SELECT event, kind, "series" FROM {EVENTS} WHERE {clause} GROUP BY alert', params)
+        found = self.store.query(f'SELECT event, kind, "series", build_time FROM {EVENTS} '
+                                 f"WHERE {clause} GROUP BY alert", params)
         wanted = []
         for item in found:
             rows, opened = _log(item)
             if opened is None or opened.get("series") not in series:
                 continue
-            state = state_after(rows)
-            if (opened.get("kind") == "spec" and state in ("open", "acknowledged")) or (
-                    opened.get("kind") == "regression" and state == "acknowledged"):
+            state, kind = state_after(rows), opened.get("kind")
+            noticed = opened.get("build_time") or opened["time"]
+            if (kind == "spec" and state in ("open", "acknowledged")) or (
+                    kind == "regression" and state == "acknowledged") or (
+                    noticed >= noticed_from and kind in ("spec", *EXCURSION_KINDS)):
                 wanted.append(item.tags["alert"])
         if not wanted:
             return []
@@ -134,14 +166,3 @@ def _log(item: Series) -> tuple[list[Mapping[str, Any]], Mapping[str, Any] | Non
 def _event(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"event": row["event"], "time": point_time(row["time"]),
             "actor": row.get("actor") or "", "note": row.get("note") or ""}
-
-
-def acknowledged_since(alerts: Sequence[Alert]) -> dict[str, datetime]:
-    """Series → the time its baseline restarts, from acknowledged regressions."""
-    restarts: dict[str, datetime] = {}
-    for alert in alerts:
-        if alert.kind == "regression" and alert.state == "acknowledged":
-            start = datetime.fromisoformat(alert.started_time or alert.time)
-            if alert.series not in restarts or start > restarts[alert.series]:
-                restarts[alert.series] = start
-    return restarts

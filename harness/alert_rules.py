@@ -1,55 +1,71 @@
-"""Which judged measurements become alerts: excursions and spec breaches, per build."""
+"""Which judged points of a series become alerts: one set of rules, pure, shared by the
+worker, `harness backfill` (through the worker) and `harness replay`.
+
+The rules read a series' judged points only (never the order in which they were judged):
+an excursion alert where a build's decision is a regression or an improvement, named by the
+build where the excursion began; a spec alert where a build is worse than every build of the
+`SPEC_MEMORY` before it (and than a spec alert still open), named by that build."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from harness.alerts import Alert, alert_id
-from harness.catalog import Metric
-from harness.model import Result, Submission
-from harness.store import point_time
+from harness.catalog import Metric, Spec
 
 SPEC_MEMORY = 20  # builds: a series that already sat this low recently does not alert again
 VERDICT_RANK = {"stretch": 0, "design": 1, "none": 1, "minimum": 2, "fail": 3}
+EXCURSION_KINDS = ("regression", "improvement")
+FindingKind = Literal["regression", "improvement", "spec"]
 
 
-def alerts_for(
-    submission: Submission,
-    result: Result,
-    metric: Metric,
-    history: Sequence[Mapping[str, Any]],
-    default_branch: str,
-    open_spec_rank: int = 0,
-) -> list[Alert]:
-    """The alerts one judged measurement raises. PR builds are compared, never alerted."""
-    build = submission.build
-    if build.pull_request is not None or build.branch != default_branch:
-        return []
-    alerts = []
-    excursion = result.excursion or {}
-    decision = excursion.get("decision")
-    if decision in ("regression", "improvement"):
-        started = int(excursion.get("started") or 0)
-        first = history[-started] if 0 < started <= len(history) else None
-        alerts.append(_alert(
-            submission, result, metric, kind=decision,
-            severity="warning" if decision == "regression" else "info",
-            reason=_excursion_reason(result, metric),
-            started_build=first["build_id"] if first else build.id,
-            started_time=point_time(first["time"]) if first else _time(submission),
-        ))
-    rank = VERDICT_RANK.get(result.verdict, 0)
-    recent = max((VERDICT_RANK.get(str(row.get("verdict")), 0)
-                  for row in history[-SPEC_MEMORY:]), default=0)
-    # only when worse than every recent build and than a spec alert still open: no flapping
-    if rank >= 2 and rank > max(recent, open_spec_rank):
-        alerts.append(_alert(
-            submission, result, metric, kind="spec",
-            severity="critical" if result.verdict == "fail" else "warning",
-            reason=_spec_reason(result, metric),
-        ))
-    return alerts
+@dataclass(frozen=True)
+class Finding:
+    """An alert that a series' points call for."""
+
+    kind: FindingKind
+    end: int  # position of the build whose judgement shows it
+    onset: int  # position of the build where it began (the end itself for spec alerts)
+
+
+@dataclass(frozen=True)
+class BuildRef:
+    """What an alert says of one build of its series."""
+
+    ci: str
+    id: str
+    time: str  # RFC 3339
+    url: str | None = None
+    commit: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The build's identity as one string (Build.key)."""
+        return f"{self.ci}/{self.id}"
+
+
+def series_findings(
+    decisions: Sequence[str], started: Sequence[int], verdicts: Sequence[str | None],
+    first: int, open_spec_rank: int = 0,
+) -> list[Finding]:
+    """The alerts of the points from position `first` on. `decisions` and `started` are the
+    excursion judgements of those points (judge_series), `verdicts` those of every point."""
+    findings = []
+    ranks = [VERDICT_RANK.get(str(verdict), 0) for verdict in verdicts]
+    for offset, (decision, back) in enumerate(zip(decisions, started, strict=True)):
+        end = first + offset
+        if decision in EXCURSION_KINDS:
+            findings.append(Finding(decision, end, end - back))  # type: ignore[arg-type]
+    for end in range(first, len(ranks)):
+        recent = max(ranks[max(0, end - SPEC_MEMORY):end], default=0)
+        # only when worse than every recent build and than a spec alert still open (the
+        # ones found here are: nobody triaged them yet)
+        if ranks[end] >= 2 and ranks[end] > max(recent, open_spec_rank):
+            findings.append(Finding("spec", end, end))
+            open_spec_rank = ranks[end]
+    return findings
 
 
 def open_spec_ranks(alerts: Sequence[Alert]) -> dict[str, int]:
@@ -62,49 +78,68 @@ def open_spec_ranks(alerts: Sequence[Alert]) -> dict[str, int]:
     return ranks
 
 
-def _time(submission: Submission) -> str:
-    return submission.time.isoformat().replace("+00:00", "Z")
-
-
-def _alert(submission: Submission, result: Result, metric: Metric, **fields: Any) -> Alert:
-    build = submission.build
-    measurement = result.measurement
-    excursion = result.excursion or {}
-    spec = next((s for s in metric.specs if s.name == result.spec), None)
-    pull_request = None
-    if build.pull_request is not None:
-        pull_request = {"number": build.pull_request.number, "url": build.pull_request.url,
-                        "base": build.pull_request.base}
+def excursion_alert(
+    kind: str, metric: Metric, dimensions: Mapping[str, str], branch: str, value: float,
+    excursion: Mapping[str, Any], noticed: BuildRef, onset: BuildRef,
+) -> Alert:
+    """The alert of an excursion: one per series, kind and build where it began."""
     return Alert(
-        id=alert_id(measurement.metric, measurement.dimensions, build.branch, build.key,
-                    fields["kind"]),
-        metric=measurement.metric, dimensions=dict(measurement.dimensions), branch=build.branch,
-        build_ci=build.ci, build_id=build.id, time=_time(submission), unit=measurement.unit,
-        value=measurement.value, baseline=excursion.get("baseline"),
-        change=excursion.get("change"), relative_change=excursion.get("relative_change"),
-        spec=result.spec, threshold=spec.threshold if spec else None, build_url=build.url,
-        commit=build.commit, pull_request=pull_request, **fields,
+        id=alert_id(metric.name, dimensions, branch, onset.key, kind),
+        kind=kind,  # type: ignore[arg-type]
+        severity="warning" if kind == "regression" else "info",
+        reason=excursion_reason(metric.name, metric.unit, value, excursion, onset.id,
+                                noticed.id, branch),
+        metric=metric.name, dimensions=dict(dimensions), branch=branch, build_ci=noticed.ci,
+        build_id=noticed.id, time=noticed.time, unit=metric.unit, value=value,
+        baseline=excursion.get("baseline"), change=excursion.get("change"),
+        relative_change=excursion.get("relative_change"), build_url=noticed.url,
+        commit=noticed.commit, started_build=onset.id, started_time=onset.time,
     )
 
 
-def _excursion_reason(result: Result, metric: Metric) -> str:
-    excursion = result.excursion or {}
-    change = excursion.get("change") or 0.0
+def spec_alert(
+    metric: Metric, dimensions: Mapping[str, str], branch: str, value: float, verdict: str,
+    spec: Spec | None, noticed: BuildRef, excursion: Mapping[str, Any] | None = None,
+) -> Alert:
+    """The alert of a build that meets only the minimum spec, or fails it."""
+    excursion = excursion or {}
+    return Alert(
+        id=alert_id(metric.name, dimensions, branch, noticed.key, "spec"), kind="spec",
+        severity="critical" if verdict == "fail" else "warning",
+        reason=spec_reason(metric.name, metric.unit, value, verdict, spec),
+        metric=metric.name, dimensions=dict(dimensions), branch=branch, build_ci=noticed.ci,
+        build_id=noticed.id, time=noticed.time, unit=metric.unit, value=value,
+        baseline=excursion.get("baseline"), change=excursion.get("change"),
+        relative_change=excursion.get("relative_change"),
+        spec=spec.name if spec else None, threshold=spec.threshold if spec else None,
+        build_url=noticed.url, commit=noticed.commit,
+    )
+
+
+def excursion_reason(name: str, unit: str, value: float, excursion: Mapping[str, Any],
+                     onset: str, noticed: str, branch: str) -> str:
+    """A sentence: what moved, by how much, against which baseline, since when, how sure."""
+    suffix = f" {unit}" if unit else ""
+    change = float(excursion.get("change") or 0.0)
     relative = excursion.get("relative_change")
-    direction = "worse" if excursion.get("decision") == "regression" else "better"
     share = f" ({relative:+.1%})" if isinstance(relative, float) else ""
-    return (f"{metric.name} moved {change:+.4g} {metric.unit}{share} to "
-            f"{result.measurement.value:.4g} {metric.unit}, {direction} than its baseline "
-            f"{excursion.get('baseline', float('nan')):.4g} {metric.unit}")
+    moved = "rose" if change >= 0 else "fell"
+    worse = "worse" if excursion.get("decision") == "regression" else "better"
+    baseline = float(excursion.get("baseline") or 0.0)
+    since = f"build {onset}" + ("" if onset == noticed else f", confirmed at build {noticed}")
+    return (f"{name} {moved} by {abs(change):.4g}{suffix}{share} to {value:.4g}{suffix}, "
+            f"{worse} than its baseline {baseline:.4g}{suffix} on {branch} (noise σ "
+            f"{float(excursion.get('noise') or 0.0):.3g}{suffix}); the shift began at {since} "
+            f"(z = {abs(float(excursion.get('score') or 0.0)):.1f})")
 
 
-def _spec_reason(result: Result, metric: Metric) -> str:
-    spec = next((s for s in metric.specs if s.name == result.spec), None)
-    value = result.measurement.value
-    if spec is None or value is None:
-        return f"{metric.name} is at {result.verdict}"
-    if result.verdict == "fail":
-        return (f"{metric.name} = {value:.4g} {metric.unit} fails the minimum spec "
-                f"({spec.operator} {spec.threshold:.4g} {metric.unit}, {spec.name})")
-    return (f"{metric.name} = {value:.4g} {metric.unit} meets only the minimum spec, "
-            f"not design ({spec.name})")
+def spec_reason(name: str, unit: str, value: float, verdict: str, spec: Spec | None) -> str:
+    """A sentence naming the spec that is missed."""
+    suffix = f" {unit}" if unit else ""
+    if spec is None:
+        return f"{name} is at {verdict}"
+    target = f"{spec.operator} {spec.threshold:.4g}{suffix}"
+    if verdict == "fail":
+        return f"{name} = {value:.4g}{suffix} fails the minimum spec ({target}, {spec.name})"
+    return (f"{name} = {value:.4g}{suffix} meets only the minimum spec ({target}, "
+            f"{spec.name}), not design")

@@ -9,13 +9,17 @@ from typing import Any, Literal
 
 AlertKind = Literal["regression", "improvement", "spec", "missing", "changepoint"]
 AlertState = Literal["open", "acknowledged", "resolved", "invalid"]
-EventKind = Literal["opened", "acknowledged", "resolved", "invalid", "notified"]
+EventKind = Literal["opened", "acknowledged", "resolved", "invalid", "reopened", "notified"]
 Severity = Literal["critical", "warning", "info"]
+EXCURSION_KINDS = ("regression", "improvement")
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "acknowledged": frozenset({"open"}),
     "resolved": frozenset({"open", "acknowledged"}),
     "invalid": frozenset({"open", "acknowledged"}),
+    "reopened": frozenset({"invalid"}),  # by the harness, for an alert it had withdrawn
 }
+STATE_AFTER: Mapping[str, AlertState] = {"reopened": "open"}
+HARNESS_ACTOR = "harness"  # who withdraws and reopens alerts as later data arrives
 
 
 def series_key(metric: str, dimensions: Mapping[str, str], branch: str) -> str:
@@ -81,6 +85,12 @@ class Alert:
         fields["history"] = tuple(fields.get("history", ()))
         return cls(**fields)
 
+    @property
+    def withdrawn(self) -> bool:
+        """Whether the harness itself set this alert aside (later data changed its mind)."""
+        return self.state == "invalid" and bool(self.history) and \
+            self.history[-1].get("actor") == HARNESS_ACTOR
+
     def with_events(self, events: Sequence[Mapping[str, Any]]) -> Alert:
         """The alert with its current state taken from its event log (oldest first)."""
         return replace(self, state=state_after(events), history=tuple(events))
@@ -90,6 +100,7 @@ def state_after(events: Sequence[Mapping[str, Any]]) -> AlertState:
     """The state an alert's event log (oldest first) leaves it in."""
     state: AlertState = "open"
     for event in events:
-        if event["event"] in TRANSITIONS and state in TRANSITIONS[event["event"]]:
-            state = event["event"]
+        name = event["event"]
+        if name in TRANSITIONS and state in TRANSITIONS[name]:
+            state = STATE_AFTER.get(name, name)
     return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -85,13 +86,29 @@ class Measurement:
     unit: str
     dimensions: Mapping[str, str] = field(default_factory=dict)
     blobs: tuple[str, ...] = ()
+    samples: tuple[float, ...] = ()  # repeated runs in one build, in the metric's unit
+
+    @property
+    def count(self) -> int:
+        """How many runs the value stands for."""
+        return max(len(self.samples), 1)
+
+    @property
+    def spread(self) -> float:
+        """The standard deviation of the samples (0 for fewer than two)."""
+        if len(self.samples) < 2:
+            return 0.0
+        return statistics.stdev(self.samples)
 
     def to_json(self) -> dict[str, Any]:
         """The measurement as JSON-able data."""
-        return {
+        data: dict[str, Any] = {
             "metric": self.metric, "value": self.value, "unit": self.unit,
             "dimensions": dict(self.dimensions), "blobs": list(self.blobs),
         }
+        if self.samples:
+            data["samples"] = list(self.samples)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Measurement:
@@ -99,6 +116,7 @@ class Measurement:
         return cls(
             metric=data["metric"], value=data["value"], unit=data["unit"],
             dimensions=dict(data.get("dimensions", {})), blobs=tuple(data.get("blobs", ())),
+            samples=tuple(data.get("samples", ())),
         )
 
 
@@ -149,12 +167,15 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         """The result as the status endpoint shows it."""
         m = self.measurement
-        return {
+        data = {
             "metric": m.metric, "dimensions": dict(m.dimensions), "value": m.value,
             "unit": m.unit, "verdict": self.verdict, "spec": self.spec,
             "excursion": dict(self.excursion) if self.excursion is not None else None,
             "blobs": list(m.blobs),
         }
+        if m.samples:
+            data["samples"] = {"count": m.count, "spread": m.spread}
+        return data
 
 
 def utcnow() -> datetime:

@@ -73,14 +73,22 @@ def notify_group_once(
     """Post one message for the alerts of one build unless it was already posted."""
     if not webhook_url or not alerts:
         return "disabled"
+    # alerts announced before (alone, or in a group of another build's judgement) are left
+    # out, so that judging a series again never announces an alert twice
+    sent = _redis(client.mget, [notified_key(alert.id, "opened") for alert in alerts])
+    alerts = [alert for alert, state in zip(alerts, sent, strict=True) if state != SENT]
+    if not alerts:
+        return "already sent"
     ids = sorted(alert.id for alert in alerts)
     group = hashlib.sha256(",".join(ids).encode()).hexdigest()[:20]
     outcome = send_once(notified_key(f"group-{group}", "opened"),
                         group_message(alerts, public_url), client=client,
                         webhook_url=webhook_url, send=send, lock_seconds=lock_seconds)
-    if outcome == "sent" and record is not None:
-        for alert_id in ids:
-            _record(record, alert_id, "opened")
+    if outcome == "sent":
+        _redis(client.mset, {notified_key(alert_id, "opened"): SENT for alert_id in ids})
+        if record is not None:
+            for alert_id in ids:
+                _record(record, alert_id, "opened")
     return outcome
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import urlencode
 
 from harness import ci_env
@@ -30,8 +31,10 @@ JOBS_PATH = "/api/v1/jobs"
 POLL_INTERVAL_S = 0.25
 GATE_VERDICTS = {"design": frozenset({"minimum", "fail"}), "minimum": frozenset({"fail"})}
 JOB_IDENTITY = {"ci_id": "id", "ci_name": "ci", "ci_url": "url"}  # meta.env key → build key
+NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 METRIC_ARGUMENT = re.compile(
-    r"(?P<name>[^=\s]+)=(?P<value>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>\S*)")
+    rf"(?P<name>[^=\s]+)=(?P<values>{NUMBER}(?:\s*,\s*{NUMBER})*)\s*(?P<unit>\S*)")
+GATES = ("design", "minimum", "regression")
 NONE = "\u2013"  # an en dash: no value, no change
 DESCRIPTION = """\
 Post a build's measurements from CI, with the build and PR that the CI's environment
@@ -73,14 +76,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="native submission or lsst.verify Job JSON")
     parser.add_argument("--metric", action="append", default=[], type=metric_argument,
                         metavar="NAME=VALUE[UNIT]",
-                        help="a measurement, e.g. pipe_tasks.runtime=812s (repeatable)")
+                        help="a measurement, e.g. pipe_tasks.runtime=812s, or repeated runs "
+                             "of it, e.g. pipe_tasks.runtime=812,809,815s (repeatable)")
     parser.add_argument("--dimension", action="append", default=[], type=dimension_argument,
                         metavar="KEY=VALUE", help="a dimension of the --metric measurements")
     parser.add_argument("--wait", action="store_true",
                         help="wait for the verdicts and print them as Markdown")
-    parser.add_argument("--fail-on", choices=("design", "minimum", "regression"),
-                        help="exit 1 when a verdict is below this spec, or on a regression "
-                             "(implies --wait)")
+    parser.add_argument("--fail-on", action="append", default=[], type=gates_argument,
+                        metavar="GATE[,GATE]",
+                        help="exit 1 when a verdict is below a spec (design, minimum) or on "
+                             "a regression (against the past, or for a PR against its base); "
+                             "repeatable, gates combine: any one failing fails (implies "
+                             "--wait)")
     parser.add_argument("--url", help="the harness (default: $HARNESS_URL, "
                                       f"$HARNESS_PUBLIC_URL, {DEFAULT_URL})")
     parser.add_argument("--token", help="an ingest token secret (default: $HARNESS_TOKEN)")
@@ -137,11 +144,27 @@ def metric_argument(text: str) -> dict[str, Any]:
     match = METRIC_ARGUMENT.fullmatch(text.strip())
     if match is None:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not NAME=VALUE[UNIT], e.g. pipe_tasks.runtime=812s")
-    measurement: dict[str, Any] = {"metric": match["name"], "value": float(match["value"])}
+            f"{text!r} is not NAME=VALUE[UNIT] or NAME=V1,V2,…[UNIT], e.g. "
+            "pipe_tasks.runtime=812s")
+    values = [float(value) for value in match["values"].split(",")]
+    measurement: dict[str, Any] = {"metric": match["name"]}
+    if len(values) == 1:
+        measurement["value"] = values[0]
+    else:
+        measurement["samples"] = values
     if match["unit"]:
         measurement["unit"] = match["unit"]
     return measurement
+
+
+def gates_argument(text: str) -> list[str]:
+    """`design,regression` → ["design", "regression"]."""
+    gates = [gate.strip() for gate in text.split(",") if gate.strip()]
+    unknown = [gate for gate in gates if gate not in GATES]
+    if unknown or not gates:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a gate is one of {', '.join(GATES)} (several: design,regression)")
+    return gates
 
 
 def dimension_argument(text: str) -> tuple[str, str]:
@@ -264,7 +287,7 @@ def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Name
     except requests.RequestException as error:
         _say(f"the status could not be read: {error}")
         return UNREACHABLE
-    markdown = summary_markdown(statuses)
+    markdown = summary_markdown(statuses, url)
     print(markdown, end="")
     if step_summary := os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(step_summary, "a", encoding="utf-8") as summary_file:
@@ -274,25 +297,57 @@ def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Name
         _say(f"processing failed: {status.get('error') or status.get('state')}")
     if failed:
         return NOT_PROCESSED
-    failures = gate_failures(statuses, args.fail_on) if args.fail_on else []
-    for failure in failures:
-        _say(f"--fail-on {args.fail_on}: {failure}")
+    gates = sorted({gate for group in args.fail_on for gate in group}, key=GATES.index)
+    failures = [(gate, failure) for gate in gates
+                for failure in gate_failures(statuses, gate)]
+    for gate, failure in failures:
+        _say(f"--fail-on {gate}: {failure}")
+    if gates:
+        line = gate_line(gates, failures)
+        print(line)
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as summary_file:
+                summary_file.write(line + "\n")
     return GATE_FAILED if failures else OK
 
 
-def summary_markdown(statuses: Sequence[Mapping[str, Any]]) -> str:
-    """The processed submissions as Markdown: per build a line, a table of results, alerts."""
+def gate_line(gates: Sequence[str], failures: Sequence[tuple[str, str]]) -> str:
+    """The summary's last line: whether the gate passed, and why."""
+    named = ",".join(gates)
+    if not failures:
+        return (f"**Gate passed** (`--fail-on {named}`): no verdict below the gated specs and "
+                "no regression.")
+    counts = {gate: sum(1 for failed, _ in failures if failed == gate) for gate in gates}
+    why = "; ".join(f"{count} {gate if gate == 'regression' else 'below ' + gate}"
+                    + ("s" if gate == "regression" and count > 1 else "")
+                    for gate, count in counts.items() if count)
+    return f"**Gate failed** (`--fail-on {named}`): {why}; first: {failures[0][1]}."
+
+
+def summary_markdown(statuses: Sequence[Mapping[str, Any]], base_url: str = "") -> str:
+    """The processed submissions as Markdown: per build a line, a table of results, alerts;
+    links to the build's page and to each series' history."""
+    from harness import links
+
+    root = base_url.rstrip("/")
     lines = ["### Metric harness", ""]
     for status in statuses:
-        lines += [_build_line(status.get("build") or {}, status), ""]
+        build = status.get("build") or {}
+        lines += [_build_line(build, status, root), ""]
         lines += ["| metric | dimensions | value | verdict | change vs baseline |",
                   "|---|---|---|---|---|"]
+        pull_request = build.get("pull_request")
+        branch = str((pull_request or {}).get("base") or build.get("branch") or "main") \
+            if isinstance(pull_request, dict | None) else str(build.get("branch") or "main")
         for result in status.get("results") or ():
             unit = str(result.get("unit") or "")
+            dimensions = result.get("dimensions") if isinstance(result.get("dimensions"),
+                                                                dict) else {}
+            name = str(result.get("metric"))
+            series = f"[{name}]({root}{links.metric_url(name, dimensions, branch)})" \
+                if root else name
             lines.append("| " + " | ".join(_cell(text) for text in (
-                str(result.get("metric")), _dimensions(result.get("dimensions")),
-                f"{_number(result.get('value'))} {unit}".strip()
-                if result.get("value") is not None else "no value",
+                series, _dimensions(result.get("dimensions")), _value(result, unit),
                 str(result.get("verdict") or NONE), _change(result.get("excursion"), unit),
             )) + " |")
         alerts = [alert for alert in status.get("alerts") or () if isinstance(alert, dict)]
@@ -306,7 +361,7 @@ def summary_markdown(statuses: Sequence[Mapping[str, Any]]) -> str:
 
 
 def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]:
-    """What fails the --fail-on gate, one line each; empty when the gate passes."""
+    """What fails one --fail-on gate, one line each; empty when the gate passes."""
     failures = []
     for status in statuses:
         for result in status.get("results") or ():
@@ -317,7 +372,8 @@ def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]
             excursion = result.get("excursion")
             if (gate == "regression" and isinstance(excursion, dict)
                     and excursion.get("decision") == "regression"):
-                failures.append(f"{what}: regression ({_change(excursion, '')})")
+                unit = str(result.get("unit") or "")
+                failures.append(f"{what}: regression ({_change(excursion, unit, plain=True)})")
         if gate == "regression":
             failures += [f"alert: {alert.get('metric', '')} {alert.get('reason', '')}".strip()
                          for alert in status.get("alerts") or ()
@@ -325,7 +381,9 @@ def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]
     return failures
 
 
-def _build_line(build: Mapping[str, Any], status: Mapping[str, Any]) -> str:
+def _build_line(build: Mapping[str, Any], status: Mapping[str, Any], root: str = "") -> str:
+    from harness import links
+
     name = f"{build.get('ci', '?')} {build.get('id', '?')}"
     line = f"**[{name}]({build['url']})**" if build.get("url") else f"**{name}**"
     if build.get("branch"):
@@ -335,28 +393,62 @@ def _build_line(build: Mapping[str, Any], status: Mapping[str, Any]) -> str:
         number = f"#{pull_request['number']}"
         line += f", PR [{number}]({pull_request['url']})" if pull_request.get("url") \
             else f", PR {number}"
+        if pull_request.get("base"):
+            line += f" against `{pull_request['base']}`"
     line += f": {status.get('state')}"
     if status.get("error"):
         line += f" ({status['error']})"
+    if root and build.get("ci") and build.get("id"):
+        line += f" · [build page]({root}{links.build_url(str(build['ci']), str(build['id']))})"
     return line
 
 
-def _change(excursion: Any, unit: str) -> str:
-    """The change against the baseline that an excursion object tells, or a dash."""
+def _change(excursion: Any, unit: str, plain: bool = False) -> str:
+    """The change against the baseline that an excursion object tells (by how much, against
+    what, how sure), rounded to a tenth of the series' noise; a dash without one."""
     if not isinstance(excursion, dict):
         return NONE
-    if excursion.get("decision") == "insufficient_history":
-        return f"{NONE} (too little history)"
+    decision = excursion.get("decision")
+    if decision in ("insufficient", "insufficient_history"):
+        needed = excursion.get("needed")
+        more = f": {needed} more build(s) needed" if _is_number(needed) and needed else ""
+        return f"{NONE} (too little history{more})"
+    shown = _rounding(excursion.get("noise"))
     parts = []
     if _is_number(change := excursion.get("change")):
-        parts.append(f"{change:+g} {unit}".strip())
+        parts.append(f"{'+' if change >= 0 else ''}{shown(change)} {unit}".strip())
     if _is_number(relative := excursion.get("relative_change")):
         parts.append(f"({relative:+.1%})")
     if _is_number(baseline := excursion.get("baseline")):
-        parts.append(f"vs {baseline:g}")
-    if excursion.get("decision") in ("regression", "improvement"):
-        parts.append(f"**{excursion['decision']}**")
+        against = "base " if excursion.get("test") == "base" else ""
+        parts.append(f"vs {against}{shown(baseline)} {unit}".strip())
+    if _is_number(score := excursion.get("score")) and _is_number(
+            threshold := excursion.get("threshold")):
+        if parts:
+            parts[-1] += ","
+        parts.append(f"z = {score:+.1f} (threshold {threshold:g})")
+    if decision in ("regression", "improvement") and not plain:
+        parts.append(f"**{decision}**")
     return " ".join(parts) or json.dumps(excursion, sort_keys=True)
+
+
+def _rounding(noise: Any) -> Callable[[float], str]:
+    """How to show numbers of a series: to a tenth of its noise σ, else as they are."""
+    if not _is_number(noise) or noise <= 0:
+        return lambda number: f"{number:g}"
+    digits = max(0, min(6, 1 - math.floor(math.log10(noise))))
+    return lambda number: f"{number:.{digits}f}"
+
+
+def _value(result: Mapping[str, Any], unit: str) -> str:
+    """The value, with the number of samples and their spread when it has samples."""
+    if result.get("value") is None:
+        return "no value"
+    text = f"{_number(result.get('value'))} {unit}".strip()
+    samples = result.get("samples")
+    if isinstance(samples, dict) and _is_number(samples.get("count")):
+        text += f" (n = {samples['count']}, sd {_number(samples.get('spread'))})"
+    return text
 
 
 def _dimensions(dimensions: Any) -> str:
@@ -369,7 +461,7 @@ def _number(value: Any) -> str:
     return f"{value:g}" if _is_number(value) else str(value)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -2,28 +2,31 @@
 
 The per-build test compares the means of the last 6, 12 and 21 values (clipped, in units of
 the series' own noise) with the robust centre of the `window` values before them, as
-two-sample z statistics. It is stateless — a caller passes the recent history — yet alerts
-once per excursion: the test is re-run, from the history alone, on earlier builds, and only
-the first build of an excursion is a regression / improvement. Change points over a whole
-history come from ruptures' binary segmentation. Rationale and measured performance:
-docs/decisions.md and docs/performance.md ("Detection").
+two-sample z statistics. It is stateless — a caller passes the values — yet alerts once per
+excursion: the test is evaluated at every end of a series from the values up to that end
+only, and only the first end of an excursion is a regression / improvement, so the
+judgements of a series are a function of its values (`judge_series`; `judge_point` is its
+last end). A pull request's value is compared with its base branch's current level in one
+calibrated test (`compare_to_base`), with repeated samples when the builds carry them.
+Change points over a whole history come from ruptures' binary segmentation. Rationale and
+measured performance: docs/decisions.md and docs/performance.md ("Detection").
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
-import ruptures as rpt
 from numpy.lib.stride_tricks import sliding_window_view
-from ruptures.base import BaseCost
 
 Better = Literal["lower", "higher"]
-Decision = Literal["ok", "regression", "improvement", "insufficient_history"]
+Decision = Literal["ok", "regression", "improvement", "insufficient"]
+Test = Literal["history", "base"]
 Direction = Literal["regression", "improvement"]
 Values = Sequence[float] | np.ndarray
 
@@ -53,9 +56,15 @@ class DetectionParams:
     noise_floor: float = 1e-6  # σ is at least this × |baseline| (constant series)
     split: float = 4.0  # z of a level shift inside the baseline window that splits it
     min_level: int = 16  # values after such a shift before they alone are the baseline
-    min_history: int = 20  # fewer earlier values: insufficient_history
+    min_history: int = 20  # fewer earlier values: insufficient
+    min_absolute: float = 0.0  # smallest practical shift in the metric's unit (catalog)
+    pr_threshold: float = 2.75  # z of one pull-request value against its base's level
     min_segment: int = 3  # change points: the shortest segment kept
     penalty: float = 3.0  # change points: penalty = penalty × σ̂² × ln n
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> DetectionParams:
+        """These parameters with some replaced (e.g. a metric's catalog settings)."""
+        return replace(self, **overrides) if overrides else self
 
     @property
     def reach(self) -> int:
@@ -69,6 +78,8 @@ class DetectionParams:
 
 
 DEFAULT_PARAMS = DetectionParams()
+DEFAULT_THRESHOLD = DEFAULT_PARAMS.threshold
+BLOCK = 512  # ends evaluated together: bounds the memory of a long series' walk
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,9 @@ class Excursion:
     score: float  # z of the recent level: > 0 towards a regression, < 0 an improvement
     decision: Decision
     started: int  # builds back where the current excursion began (0 = this build)
+    threshold: float = DEFAULT_THRESHOLD  # the |score| that decides
+    test: Test = "history"  # against the series' own past, or (a PR) its base branch
+    needed: int = 0  # builds the test still needs, when insufficient
 
     def to_json(self) -> dict[str, Any]:
         """The excursion as JSON-able data."""
@@ -123,7 +137,9 @@ def change_points(
     middle = float(np.median(series))
     noise = max(robust_noise(series), params.noise_floor * abs(middle), _TINY)
     clipped = _winsorized(series, noise, params)
-    search = rpt.Binseg(custom_cost=_SquaredError(), min_size=params.min_segment, jump=1)
+    import ruptures  # only the scans need it: `harness replay` runs without it
+
+    search = ruptures.Binseg(custom_cost=_squared_error()(), min_size=params.min_segment, jump=1)
     penalty = params.penalty * math.log(series.size)  # in units of σ², the signal is scaled
     edges = search.fit((clipped - middle) / noise).predict(pen=penalty)
     starts = [0, *edges[:-1]]
@@ -158,24 +174,30 @@ def _winsorized(series: np.ndarray, noise: float, params: DetectionParams) -> np
     return local + _clipped(series - local, params.clip * noise)
 
 
-class _SquaredError(BaseCost):
+@functools.cache
+def _squared_error() -> type:
     """ruptures' L2 cost from cumulative sums: O(1) per segment instead of O(length)."""
+    from ruptures.base import BaseCost
 
-    model = "l2_cumulative"
-    min_size = 1
+    class SquaredError(BaseCost):
+        model = "l2_cumulative"
+        min_size = 1
 
-    def fit(self, signal: np.ndarray) -> _SquaredError:
-        """Precompute the cumulative sums of the (1-D) signal."""
-        flat = np.asarray(signal, dtype=float).ravel()
-        self.signal = flat.reshape(-1, 1)
-        self.sums = np.concatenate([[0.0], np.cumsum(flat)])
-        self.squares = np.concatenate([[0.0], np.cumsum(flat * flat)])
-        return self
+        def fit(self, signal: np.ndarray) -> SquaredError:
+            """Precompute the cumulative sums of the (1-D) signal."""
+            flat = np.asarray(signal, dtype=float).ravel()
+            self.signal = flat.reshape(-1, 1)
+            self.sums = np.concatenate([[0.0], np.cumsum(flat)])
+            self.squares = np.concatenate([[0.0], np.cumsum(flat * flat)])
+            return self
 
-    def error(self, start: int, end: int) -> float:
-        """Sum of squared deviations from the mean of signal[start:end]."""
-        total = self.sums[end] - self.sums[start]
-        return float(self.squares[end] - self.squares[start] - total * total / (end - start))
+        def error(self, start: int, end: int) -> float:
+            """Sum of squared deviations from the mean of signal[start:end]."""
+            total = self.sums[end] - self.sums[start]
+            return float(self.squares[end] - self.squares[start] - total * total
+                         / (end - start))
+
+    return SquaredError
 
 
 def judge_point(
@@ -187,28 +209,95 @@ def judge_point(
         raise ValueError(f"value must be finite, not {value!r}")
     recent = np.asarray(history[-params.history_needed:], dtype=float)
     recent = recent[np.isfinite(recent)]
-    series = np.append(recent, float(value))
+    return judge_series(np.append(recent, float(value)), better, params, first=recent.size)[0]
+
+
+def judge_series(
+    values: Values, better: Better, params: DetectionParams = DEFAULT_PARAMS, first: int = 0,
+) -> list[Excursion]:
+    """The judgement of each of values[first:], each from the values up to it only: what
+    judging the series build by build, in order, gives; O(window) per end."""
+    series = np.asarray(values, dtype=float)
+    if not np.isfinite(series).all():
+        raise ValueError("values must be finite")
+    judged = [_insufficient(series[:end], float(series[end]), params)
+              for end in range(first, min(series.size, params.min_history))]
+    lookback = max(params.scan) - 1  # earlier ends whose holding `_fires` looks at
+    for block in range(max(first, params.min_history), series.size, BLOCK):
+        ends = np.arange(max(params.min_history, block - lookback),
+                         min(series.size, block + BLOCK))
+        tests = _tests(series, ends, params)
+        judged += [_excursion(tests, column, float(series[ends[column]]), better, params)
+                   for column in range(block - int(ends[0]), ends.size)]
+    return judged
+
+
+def compare_to_base(
+    history: Values, value: float, better: Better, params: DetectionParams = DEFAULT_PARAMS,
+    *, count: int = 1, spread: float = 0.0, base_count: int = 1, base_spread: float = 0.0,
+) -> Excursion:
+    """A pull request's value (the mean of `count` samples with standard deviation `spread`)
+    against its base branch's history (oldest first): one calibrated test of one build.
+
+    The base's noise σ is that of its builds' values; when those are means of
+    `base_count` samples with spread `base_spread`, a PR value of another sample count has
+    the variance σ² + s²(1/count − 1/base_count) (σ² holds s²/base_count of sampling noise)."""
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite, not {value!r}")
+    recent = np.asarray(history[-params.reach:], dtype=float)
+    recent = recent[np.isfinite(recent)]
     if recent.size < params.min_history:
-        return _insufficient(recent, float(value), params)
-    first = max(params.min_history, series.size - 1 - max(params.scan))
-    tests = _tests(series, np.arange(first, series.size), params)
-    fired = [_fires(tests, row) for row in (0, 1)]
+        return replace(_insufficient(recent, float(value), params), test="base",
+                       threshold=params.pr_threshold)
+    base = recent[None, -params.window:]
+    noise = np.maximum(_row_noise(recent[None, -params.noise_window:]),
+                       np.maximum(params.noise_floor * np.abs(_nan_median(base)), _TINY))
+    kept, counts = _current_level(base, np.array([base.shape[1]]), noise, params)
+    baseline = float(_robust_centre(kept, counts, noise)[0])
+    sigma = float(noise[0])
+    if base_count > 1 and base_spread > 0:  # the samples tell the within-build noise
+        within = base_spread * base_spread * (1.0 / max(count, 1) - 1.0 / base_count)
+        sigma = math.sqrt(max(sigma * sigma + within, (sigma * sigma) / 4))
+    freedom = _DOF_PER_DIFFERENCE * (min(recent.size, params.noise_window) - 1)
+    widen = 1.0 + (params.pr_threshold**2 + 1.0) / (4.0 * freedom)
+    spread_of_difference = sigma * math.sqrt(1.0 + _CENTRE_VARIANCE / float(counts[0])) * widen
+    change = float(value) - baseline
+    worse = change if better == "lower" else -change  # > 0: towards a regression
+    score = worse / spread_of_difference
+    effect = float(_minimum_effect(np.array([baseline]), np.array([sigma]), params)[0])
+    decision: Decision = "ok"
+    if abs(score) >= params.pr_threshold and abs(change) >= effect:
+        decision = "regression" if score > 0 else "improvement"
+    return Excursion(
+        baseline=baseline, noise=sigma, change=change,
+        relative_change=change / abs(baseline) if baseline else None, score=score,
+        decision=decision, started=0, threshold=params.pr_threshold, test="base",
+    )
+
+
+def _excursion(tests: _Tests, column: int, value: float, better: Better,
+               params: DetectionParams) -> Excursion:
+    """The judgement at one end of evaluated tests; score, onset and decision all describe
+    the one direction that decides (the fired one, else the direction of the change)."""
     worse = 0 if better == "lower" else 1  # row 0 of the tests looks upwards, row 1 downwards
-    scores = tests.score[:, -1]
+    fired = [_fires(tests, row, column) for row in (0, 1)]
+    scores = tests.score[:, column]
+    baseline = float(tests.baseline[column])
+    change = value - baseline
     decision: Decision = "ok"
     if fired[worse] and (not fired[1 - worse] or scores[worse] >= scores[1 - worse]):
-        decision = "regression"
+        decision, row = "regression", worse
     elif fired[1 - worse]:
-        decision = "improvement"
-    leading = worse if scores[worse] >= scores[1 - worse] else 1 - worse
-    score = float(scores[worse] if leading == worse else -scores[1 - worse])
-    started = _onset(tests, leading) if scores[leading] > 0 else 0
-    baseline = float(tests.baseline[-1])
-    change = float(value) - baseline
+        decision, row = "improvement", 1 - worse
+    else:
+        row = 0 if change >= 0 else 1
+    level = float(scores[row]) if decision != "ok" else max(float(scores[row]), 0.0)
+    score = level if row == worse else -level
+    started = _onset(tests, row, column) if level > 0 else 0
     return Excursion(
-        baseline=baseline, noise=float(tests.noise[-1]), change=change,
+        baseline=baseline, noise=float(tests.noise[column]), change=change,
         relative_change=change / abs(baseline) if baseline else None, score=score,
-        decision=decision, started=started,
+        decision=decision, started=started, threshold=params.threshold,
     )
 
 
@@ -307,7 +396,8 @@ def _robust_centre(rows: np.ndarray, counts: np.ndarray, noise: np.ndarray) -> n
     middle = _nan_median(rows)
     scale = np.maximum(noise, _TINY)[:, None]
     pull = _clipped((rows - middle[:, None]) / scale, _HUBER)
-    total = np.nansum if np.isnan(rows[:, 0]).any() else np.sum
+    # NaN pads short rows at the front and `_current_level` drops either end of a row
+    total = np.nansum if np.isnan(rows).any() else np.sum
     return middle + scale[:, 0] * total(pull, axis=1) / np.maximum(counts, 1)
 
 
@@ -316,21 +406,24 @@ def _clipped(values: np.ndarray, bound: float) -> np.ndarray:
     return np.minimum(np.maximum(values, -bound), bound)
 
 
-def _fires(tests: _Tests, row: int) -> bool:
-    """Whether the test holds now and held nowhere earlier in its most telling window."""
+def _fires(tests: _Tests, row: int, column: int) -> bool:
+    """Whether the test holds at an end and held at no earlier end of its most telling
+    window (those ends are evaluated too: see judge_series)."""
     holds = tests.holds[row]
-    return bool(holds[-1] and not holds[-int(tests.size[row, -1]):-1].any())
+    earliest = max(0, column - int(tests.size[row, column]) + 1)
+    return bool(holds[column] and not holds[earliest:column].any())
 
 
 def _minimum_effect(baseline: np.ndarray, noise: np.ndarray, params: DetectionParams
                     ) -> np.ndarray:
     """The smallest shift of the level that matters."""
-    return np.maximum(params.min_relative * np.abs(baseline), params.min_sigmas * noise)
+    return np.maximum(np.maximum(params.min_relative * np.abs(baseline),
+                                 params.min_sigmas * noise), params.min_absolute)
 
 
-def _onset(tests: _Tests, row: int) -> int:
+def _onset(tests: _Tests, row: int, column: int) -> int:
     """Builds back where the current excursion began: the start of the most telling suffix."""
-    pushed = (1.0 if row == 0 else -1.0) * tests.z[-1]
+    pushed = (1.0 if row == 0 else -1.0) * tests.z[column]
     pushed = pushed[~np.isnan(pushed)]
     suffix = np.cumsum(pushed[::-1])  # sums of the last 1, 2, … values
     return int(np.argmax(suffix / np.sqrt(np.arange(1, suffix.size + 1))))
@@ -371,5 +464,5 @@ def _insufficient(recent: np.ndarray, value: float, params: DetectionParams) -> 
     return Excursion(
         baseline=baseline, noise=noise, change=change,
         relative_change=change / abs(baseline) if baseline else None, score=0.0,
-        decision="insufficient_history", started=0,
+        decision="insufficient", started=0, needed=params.min_history - recent.size,
     )

@@ -6,16 +6,20 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-if TYPE_CHECKING:  # numpy and the catalog (pydantic, astropy) load when the command runs
-    from harness.catalog import Spec
-    from harness.regress import Better, DetectionParams, Excursion
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:  # numpy and the catalog load when the command runs
+    from harness.catalog import Metric, Spec
+    from harness.regress import Better, DetectionParams
 
 DEFAULT_BRANCH = "main"
 COLUMNS = ("build_id", "time", "value")
@@ -34,83 +38,57 @@ class SeriesPoint:
     value: float
     branch: str = DEFAULT_BRANCH
     time: str = ""
+    samples: int = 0  # repeated runs behind the value, when the file says
+    spread: float = 0.0  # their standard deviation
 
 
 def replay_series(
     points: Iterable[SeriesPoint], better: Better = "lower", specs: Sequence[Spec] = (),
     *, metric: str = "value", unit: str = "", default_branch: str = DEFAULT_BRANCH,
-    params: DetectionParams | None = None,
+    params: DetectionParams | None = None, summary: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Judge each point as the worker would, in order; yield one dict per alert."""
-    from harness.regress import DEFAULT_PARAMS, judge_point
+    """The alerts the worker would raise on these points (in build-time order), one dict per
+    alert, from the worker's own rules (judge_series, series_findings); builds of other
+    branches are pull requests: compared with the default branch, never alerted. When
+    `summary` is given, it is filled with the number of builds judged."""
+    from harness.alert_rules import BuildRef, excursion_alert, series_findings, spec_alert
+    from harness.catalog import Metric
+    from harness.regress import DEFAULT_PARAMS, judge_series
+    from harness.verify import verdict
 
     params = params or DEFAULT_PARAMS
-    if specs:  # the worker's spec rule, with nobody triaging: an alert stays open
-        from harness.alert_rules import SPEC_MEMORY, VERDICT_RANK
-        from harness.verify import verdict
-    values: list[float] = []  # the default branch's history
-    builds: list[str] = []
-    ranks: list[int] = []  # verdict ranks of the default branch's builds
-    open_rank = 0  # the worst spec alert raised so far
-    for point in points:
-        excursion = judge_point(values, point.value, better, params)
-        base = _fields(point, excursion, builds)
-        if excursion.decision in ("regression", "improvement"):
-            yield {"build_id": point.build_id, "kind": excursion.decision,
-                   "reason": _excursion_reason(point, excursion, base, metric, unit,
-                                               default_branch), **base}
-        if point.branch != default_branch:
+    main = [point for point in points if point.branch == default_branch]
+    definition = Metric(name=metric, unit=unit, better=better, specs=tuple(specs))
+    judged = [verdict(point.value, specs, {}) for point in main]
+    excursions = judge_series([point.value for point in main], better, params)
+    findings = series_findings([e.decision for e in excursions], [e.started for e in excursions],
+                               [level for level, _ in judged], 0)
+    if summary is not None:
+        summary["builds"] = len(main)
+    for finding in sorted(findings, key=lambda found: (found.end, found.kind != "spec")):
+        point = main[finding.end]
+        noticed = BuildRef("replay", point.build_id, point.time)
+        excursion = excursions[finding.end]
+        fields = {"time": point.time, "branch": point.branch, "value": point.value,
+                  "baseline": excursion.baseline, "change": excursion.change,
+                  "relative_change": excursion.relative_change, "noise": excursion.noise,
+                  "score": excursion.score}
+        if point.samples:
+            fields["samples"] = {"count": point.samples, "spread": point.spread}
+        if finding.kind == "spec":
+            level, spec = judged[finding.end]
+            alert = spec_alert(definition, {}, default_branch, point.value, level, spec,
+                               noticed)
+            yield {"build_id": point.build_id, "kind": "spec", "reason": alert.reason,
+                   **fields, "started_build": point.build_id, "verdict": level,
+                   "spec": alert.spec, "threshold": alert.threshold}
             continue
-        if specs:
-            level, spec = verdict(point.value, specs, {})
-            rank = VERDICT_RANK[level]
-            if spec is not None and rank >= 2 and rank > max([open_rank, *ranks[-SPEC_MEMORY:]]):
-                open_rank = rank
-                yield {"build_id": point.build_id, "kind": "spec",
-                       "reason": _spec_reason(point, level, spec, metric, unit),
-                       **base, "verdict": level, "spec": spec.name,
-                       "threshold": spec.threshold}
-            ranks.append(rank)
-        values.append(point.value)
-        builds.append(point.build_id)
-
-
-def _fields(point: SeriesPoint, excursion: Excursion, builds: Sequence[str]) -> dict[str, Any]:
-    """What every alert line carries besides its kind and reason."""
-    started = excursion.started
-    started_build = builds[-started] if 0 < started <= len(builds) else point.build_id
-    return {"time": point.time, "branch": point.branch, "value": point.value,
-            "baseline": excursion.baseline, "change": excursion.change,
-            "relative_change": excursion.relative_change, "noise": excursion.noise,
-            "score": excursion.score, "started_build": started_build}
-
-
-def _excursion_reason(point: SeriesPoint, excursion: Excursion, base: dict[str, Any],
-                      metric: str, unit: str, default_branch: str) -> str:
-    """A sentence: what moved, by how much, against which baseline, since when."""
-    suffix = f" {unit}" if unit else ""
-    relative = excursion.relative_change
-    share = f" ({relative:+.1%})" if relative is not None else ""
-    moved = "rose" if excursion.change >= 0 else "fell"
-    worse = "worse" if excursion.decision == "regression" else "better"
-    since = (f"build {base['started_build']}, {excursion.started} build(s) earlier"
-             if excursion.started else "this build")
-    return (f"{metric} {moved} by {abs(excursion.change):.4g}{suffix}{share} to "
-            f"{point.value:.4g}{suffix}, {worse} than its baseline {excursion.baseline:.4g}"
-            f"{suffix} (robust centre of the previous builds on {default_branch}, noise σ "
-            f"{excursion.noise:.3g}{suffix}); the shift began at {since} "
-            f"(z = {abs(excursion.score):.1f})")
-
-
-def _spec_reason(point: SeriesPoint, level: str, spec: Spec, metric: str, unit: str) -> str:
-    """A sentence naming the spec that is missed."""
-    suffix = f" {unit}" if unit else ""
-    target = f"{spec.operator} {spec.threshold:.4g}{suffix}"
-    if level == "fail":
-        return (f"{metric} = {point.value:.4g}{suffix} fails the minimum spec "
-                f"({target}, {spec.name})")
-    return (f"{metric} = {point.value:.4g}{suffix} meets only the minimum spec "
-            f"({target}, {spec.name}), not design")
+        onset = main[finding.onset]
+        alert = excursion_alert(finding.kind, definition, {}, default_branch, point.value,
+                                excursion.to_json(), noticed,
+                                BuildRef("replay", onset.build_id, onset.time))
+        yield {"build_id": point.build_id, "kind": finding.kind, "reason": alert.reason,
+               **fields, "started_build": onset.build_id}
 
 
 def load_points(path: Path) -> list[SeriesPoint]:
@@ -122,7 +100,11 @@ def load_points(path: Path) -> list[SeriesPoint]:
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     if not first:
         raise ReplayInputError(f"{path}: empty file")
-    rows = _json_rows(path, text) if first.startswith("{") else _csv_rows(path, text)
+    if first.startswith("{"):
+        document = _series_document(path, text)
+        rows = _json_rows(path, text) if document is None else document
+    else:
+        rows = _csv_rows(path, text)
     points = []
     for line, row in rows:
         point = _point(f"{path}:{line}", row)
@@ -132,6 +114,34 @@ def load_points(path: Path) -> list[SeriesPoint]:
         raise ReplayInputError(f"{path}: no values")
     points.sort(key=lambda item: item[0])
     return [point for _, point in points]
+
+
+def _series_document(path: Path, text: str) -> list[tuple[int, dict[str, Any]]] | None:
+    """The rows of what GET /api/v1/metrics/<metric>/series answers (one series), or None
+    when the text is not such a document."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(document, dict) or not isinstance(document.get("series"), list):
+        return None
+    found = document["series"]
+    if len(found) != 1:
+        raise ReplayInputError(
+            f"{path}: holds {len(found)} series; ask the API for one (add each dimension "
+            "to the query, e.g. ?dataset=hsc_rc2&filter=r)")
+    branch = str(document.get("branch") or DEFAULT_BRANCH)
+    rows = []
+    for number, point in enumerate(found[0].get("points") or (), start=1):
+        build = point.get("build") or {} if isinstance(point, dict) else {}
+        if not isinstance(point, dict) or not isinstance(build, dict):
+            raise ReplayInputError(f"{path}: series[0].points[{number - 1}]: not a point")
+        samples = point.get("samples") or {}
+        rows.append((number, {"build_id": build.get("id"), "time": point.get("time"),
+                              "value": point.get("value"), "branch": branch,
+                              "samples": samples.get("count"),
+                              "spread": samples.get("spread")}))
+    return rows
 
 
 def _csv_rows(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
@@ -176,7 +186,12 @@ def _point(where: str, row: dict[str, Any]) -> SeriesPoint | None:
     if not math.isfinite(value):
         raise ReplayInputError(f"{where}: value: must be a finite number, not {raw!r}")
     branch = row.get("branch") or DEFAULT_BRANCH
-    return SeriesPoint(str(build_id), value, str(branch), str(row["time"]))
+    try:
+        samples = int(row.get("samples") or 0)
+        spread = float(row.get("spread") or 0.0)
+    except (TypeError, ValueError):
+        raise ReplayInputError(f"{where}: samples, spread: must be numbers") from None
+    return SeriesPoint(str(build_id), value, str(branch), str(row["time"]), samples, spread)
 
 
 def _instant(where: str, raw: Any) -> float:
@@ -198,15 +213,85 @@ def _instant(where: str, raw: Any) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments and set `run`."""
     parser.add_argument("file", type=Path, metavar="FILE",
-                        help="CSV (build_id,time,value[,branch]) or JSON lines with those keys")
+                        help="CSV (build_id,time,value[,branch]), JSON lines with those keys, "
+                             "or what GET /api/v1/metrics/<metric>/series answers (JSON)")
     parser.add_argument("--metric", metavar="NAME",
-                        help="catalog metric whose better-direction and specs apply "
-                             "(default: lower is better, no specs)")
+                        help="catalog metric whose better-direction, specs and detection "
+                             "settings apply (default: lower is better, no specs)")
+    parser.add_argument("--url", default=None,
+                        help="with --metric: read the metric from this harness's API "
+                             "(default: $HARNESS_URL; without either, the local catalog "
+                             "folder $HARNESS_METRICS_DIR, which needs the server install)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        dest="settings", type=_setting,
+                        help="a detection setting to try instead of the catalog's, e.g. "
+                             "threshold=4 or min_effect=2%% (repeatable)")
     parser.set_defaults(run=run)
 
 
+def _metric_from_catalog(name: str) -> tuple[Metric, str]:
+    """A metric of the local catalog folder, and the catalog's default branch."""
+    try:
+        from harness.catalog import load_catalog
+    except ImportError as error:  # the light client has no YAML / pydantic
+        raise ReplayInputError(f"--metric: reading the catalog folder needs the server "
+                               f"install ({error}); or give --url of a harness") from None
+    from harness.settings import Settings
+
+    catalog = load_catalog(Settings.from_env().metrics_dir)
+    metric = catalog.get(name)
+    if metric is None:
+        raise ReplayInputError(f"--metric: unknown metric {name!r}")
+    return metric, catalog.default_branch
+
+
+def _metric_from_api(url: str, name: str) -> tuple[Metric, str]:
+    """A metric as a harness's API shows it (better, unit, specs, detection settings), and
+    the catalog's default branch."""
+    import requests
+
+    from harness.catalog import DetectionSettings, Metric, Spec
+
+    base = url.rstrip("/") + "/api/v1/metrics"
+    try:
+        answer = requests.get(f"{base}/{quote(name, safe='')}", timeout=30)
+        if answer.status_code == 404:
+            raise ReplayInputError(f"--metric: unknown metric {name!r} at {url}")
+        answer.raise_for_status()
+        data = answer.json()
+        catalog = requests.get(base, timeout=30)
+        catalog.raise_for_status()
+        default_branch = str(catalog.json().get("default_branch") or DEFAULT_BRANCH)
+    except (requests.RequestException, ValueError) as error:
+        raise ReplayInputError(f"--metric: {url} did not answer the metric: {error}") from None
+    specs = tuple(
+        Spec(name=spec["name"], metric=data["name"], level=spec["level"],
+             operator=spec["operator"], threshold=float(spec["threshold"]),
+             query={key: frozenset(values)
+                    for key, values in (spec.get("metadata_query") or {}).items()},
+             tags=tuple(spec.get("tags") or ()))
+        for spec in data.get("specs") or ())
+    detection = data.get("detection") or {}
+    overrides = {key: tuple(value) if isinstance(value, list) else value
+                 for key, value in (detection.get("overrides") or {}).items()}
+    metric = Metric(name=data["name"], unit=data.get("unit") or "", better=data["better"],
+                    specs=specs, detection=DetectionSettings(
+                        enabled=bool(detection.get("enabled", True)), overrides=overrides))
+    return metric, default_branch
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not (key.strip() and equals and value.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. threshold=4")
+    return key.strip(), value.strip()
+
+
 def run(args: argparse.Namespace) -> int:
-    """Replay the file and print the alerts as JSON lines; returns the exit code."""
+    """Replay the file, print the alerts as JSON lines, then one summary line; returns the
+    exit code."""
+    from harness.catalog import DetectionSettings, parse_detection
+
     try:
         points = load_points(args.file)
     except ReplayInputError as error:
@@ -215,23 +300,36 @@ def run(args: argparse.Namespace) -> int:
     better: Better = "lower"
     specs: Sequence[Spec] = ()
     options: dict[str, Any] = {}
+    unit = ""
+    detection = DetectionSettings()
     if args.metric:
-        from harness.catalog import load_catalog
-        from harness.errors import HarnessError
-        from harness.settings import Settings
-
+        url = args.url or os.environ.get("HARNESS_URL")
         try:
-            catalog = load_catalog(Settings.from_env().metrics_dir)
-        except HarnessError as error:
+            metric, default_branch = (_metric_from_api(url, args.metric) if url
+                                      else _metric_from_catalog(args.metric))
+        except (HarnessError, ReplayInputError) as error:
             print(f"harness replay: {error}", file=sys.stderr)
             return EXIT_USAGE
-        metric = catalog.get(args.metric)
-        if metric is None:
-            print(f"harness replay: --metric: unknown metric {args.metric!r}", file=sys.stderr)
-            return EXIT_USAGE
-        better, specs = metric.better, metric.specs
-        options = {"metric": metric.name, "unit": metric.unit,
-                   "default_branch": catalog.default_branch}
-    for alert in replay_series(points, better, specs, **options):
+        better, specs, unit, detection = metric.better, metric.specs, metric.unit, \
+            metric.detection
+        options = {"metric": metric.name, "unit": metric.unit, "default_branch": default_branch}
+    try:
+        tried = parse_detection(dict(args.settings), unit, "--set") if args.settings \
+            else DetectionSettings()
+    except HarnessError as error:
+        print(f"harness replay: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    overrides = {**detection.overrides, **tried.overrides}
+    params = DetectionSettings(overrides=overrides).params()
+    counts: dict[str, int] = {}
+    summary: dict[str, Any] = {}
+    for alert in replay_series(points, better, specs, params=params, summary=summary,
+                               **options):
+        counts[alert["kind"]] = counts.get(alert["kind"], 0) + 1
         print(json.dumps(alert, ensure_ascii=False))
+    print(json.dumps({"summary": {
+        "alerts": counts, "builds_judged": summary.get("builds", 0),
+        "other_branch_builds": len(points) - summary.get("builds", 0),
+        "settings": {key: list(value) if isinstance(value, tuple) else value
+                     for key, value in overrides.items()}}}, ensure_ascii=False))
     return EXIT_OK

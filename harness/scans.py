@@ -66,7 +66,9 @@ def find_change_points(store: InfluxStore, catalog: Catalog, log: AlertLog) -> l
             dimensions = dict(tags)
             key = series_key(metric.name, dimensions, branch)
             covered = _excursion_builds(known, key)
-            for change in change_points(values, metric.better):
+            if not metric.detection.enabled:
+                continue
+            for change in change_points(values, metric.better, metric.detection.params()):
                 start = rows[change.index]
                 near = rows[max(0, change.index - NEAR_EXCURSION_BUILDS):
                             change.index + NEAR_EXCURSION_BUILDS + 1]
@@ -98,7 +100,7 @@ def _change_alert(metric: Metric, dimensions: Mapping[str, str], branch: str,
 
 def _excursion_builds(alerts: Sequence[Alert], key: str) -> set[str]:
     return {
-        build for alert in alerts if alert.series == key
+        build for alert in alerts if alert.series == key and not alert.withdrawn
         and alert.kind in ("regression", "improvement")
         for build in (alert.build_id, alert.started_build) if build
     }

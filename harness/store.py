@@ -217,7 +217,8 @@ class InfluxStore:
                 params[f"d{index}_{position}"] = value
             groups.append("(" + " AND ".join(terms) + ")")
         where = f"({' OR '.join(groups)}) AND branch = $branch"
-        fields = f"SELECT value, verdict, build_id, ci FROM {RESULTS} WHERE {where}"
+        fields = (f"SELECT value, verdict, build_id, ci, sample_count AS samples, "
+                  f"sample_spread AS spread FROM {RESULTS} WHERE {where}")
         statements = [f"{fields} AND time < $before GROUP BY * ORDER BY time DESC "
                       f"LIMIT {int(limit)}"]
         if newest:
@@ -323,6 +324,9 @@ def result_point(submission: Submission, result: Result, time: int) -> Point:
         point = point.field("value", float(measurement.value))
     if measurement.blobs:
         point = point.field("blobs", ",".join(measurement.blobs))
+    if measurement.samples:
+        point = point.field("sample_count", measurement.count)
+        point = point.field("sample_spread", float(measurement.spread))
     excursion = result.excursion or {}
     for key in ("baseline", "change", "score"):
         if isinstance(excursion.get(key), int | float):

@@ -12,6 +12,7 @@ set cannot answer (never filled, or older than what it keeps) is answered by Inf
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -19,28 +20,36 @@ import redis
 from harness.errors import BrokerUnavailable
 from harness.store import Row
 
-PREFIX = "harness:tail:"
+PREFIX = "harness:tail:v2:"  # v2: members carry the sample count and spread
 TTL_S = 30 * 86_400  # a series nobody wrote to for a month is dropped (PR branches)
 FILLED, START = "filled", "start"
 SEPARATOR = "\x1f"
 
 
+COLUMNS = ("time", "value", "verdict", "ci", "build_id", "samples", "spread")
+
+
 class Rows(Sequence[Row]):
     """Points of one series, oldest first, kept as columns; rows are made on access."""
 
-    __slots__ = ("build_ids", "cis", "times", "values", "verdicts")
+    __slots__ = ("build_ids", "cis", "counts", "spreads", "times", "values", "verdicts")
 
     def __init__(self, times: list[int], values: list[float | None], verdicts: list[Any],
-                 cis: list[Any], build_ids: list[Any]) -> None:
+                 cis: list[Any], build_ids: list[Any], counts: list[int] | None = None,
+                 spreads: list[float] | None = None) -> None:
         self.times, self.values, self.verdicts = times, values, verdicts
         self.cis, self.build_ids = cis, build_ids
+        self.counts = counts if counts is not None else [1] * len(times)
+        self.spreads = spreads if spreads is not None else [0.0] * len(times)
 
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Rows:
         """Columns of rows as InfluxDB returns them."""
         return cls([row["time"] for row in rows], [row.get("value") for row in rows],
                    [row.get("verdict") for row in rows], [row.get("ci") for row in rows],
-                   [row.get("build_id") for row in rows])
+                   [row.get("build_id") for row in rows],
+                   [int(row.get("samples") or 1) for row in rows],
+                   [float(row.get("spread") or 0.0) for row in rows])
 
     def __len__(self) -> int:
         return len(self.times)
@@ -50,17 +59,39 @@ class Rows(Sequence[Row]):
             return [self[i] for i in range(*index.indices(len(self)))]
         return {"time": self.times[index], "value": self.values[index],
                 "verdict": self.verdicts[index], "ci": self.cis[index],
-                "build_id": self.build_ids[index]}
+                "build_id": self.build_ids[index], "samples": self.counts[index],
+                "spread": self.spreads[index]}
+
+    def pick(self, keep: Sequence[int]) -> Rows:
+        """The rows at these positions."""
+        return Rows([self.times[i] for i in keep], [self.values[i] for i in keep],
+                    [self.verdicts[i] for i in keep], [self.cis[i] for i in keep],
+                    [self.build_ids[i] for i in keep], [self.counts[i] for i in keep],
+                    [self.spreads[i] for i in keep])
 
     def valued_since(self, cutoff: int | None) -> Rows:
         """The points with a value, at or after a time (all if None)."""
         keep = [i for i, (time, value) in enumerate(zip(self.times, self.values, strict=True))
                 if value is not None and (cutoff is None or time >= cutoff)]
-        if len(keep) == len(self):
-            return self
-        return Rows([self.times[i] for i in keep], [self.values[i] for i in keep],
-                    [self.verdicts[i] for i in keep], [self.cis[i] for i in keep],
-                    [self.build_ids[i] for i in keep])
+        return self if len(keep) == len(self) else self.pick(keep)
+
+    def __add__(self, other: Rows) -> Rows:
+        return Rows(self.times + other.times, self.values + other.values,
+                    self.verdicts + other.verdicts, self.cis + other.cis,
+                    self.build_ids + other.build_ids, self.counts + other.counts,
+                    self.spreads + other.spreads)
+
+
+NO_ROWS = Rows([], [], [], [], [])
+
+
+@dataclass(frozen=True)
+class Around:
+    """A series' points around a time: the last ones before it, and every one from it on
+    (as far as the cache keeps them: the newest `keep`)."""
+
+    before: Rows
+    after: Rows
 
 
 class SeriesTails:
@@ -70,23 +101,24 @@ class SeriesTails:
         self.redis = client
         self.keep = keep
 
-    def read(self, keys: Iterable[str], before_ns: int, limit: int
-             ) -> tuple[dict[str, Rows], list[str]]:
-        """Series key → its last `limit` points before a time, oldest first, for the series
-        the cache can answer; and the keys it cannot."""
+    def read(self, keys: Iterable[str], at_ns: int, limit: int
+             ) -> tuple[dict[str, Around], list[str]]:
+        """Series key → its last `limit` points before a time and its points from that time
+        on (both oldest first), for the series the cache can answer; and the keys it cannot."""
         keys = sorted(set(keys))
         pipe = self.redis.pipeline(transaction=False)
         for key in keys:
             pipe.zscore(PREFIX + key, FILLED)
-            pipe.zrevrangebyscore(PREFIX + key, before_ns, "-inf", start=0, num=limit + 3)
+            pipe.zrevrangebyscore(PREFIX + key, at_ns, "-inf", start=0, num=limit + 3)
+            pipe.zrangebyscore(PREFIX + key, at_ns, "(inf")
         answers = _run(pipe)
-        found: dict[str, Rows] = {}
+        found: dict[str, Around] = {}
         missing = []
         for position, key in enumerate(keys):
-            filled, members = answers[2 * position], answers[2 * position + 1]
-            rows, complete = _rows(members, before_ns, limit)
+            filled, members, later = answers[3 * position:3 * position + 3]
+            rows, complete = _rows(members, at_ns, limit)
             if filled is not None and (complete or len(rows) == limit):
-                found[key] = rows
+                found[key] = Around(rows, _rows(later[::-1], None, len(later))[0])
             else:
                 missing.append(key)
         return found, missing
@@ -140,29 +172,34 @@ def _member(row: Row) -> str | None:
     value = row.get("value")
     fields = [str(int(row["time"])), "" if value is None else repr(float(value)),
               str(row.get("verdict") or ""), str(row.get("ci") or ""),
-              str(row.get("build_id") or "")]
+              str(row.get("build_id") or ""), str(int(row.get("samples") or 1)),
+              repr(float(row.get("spread") or 0.0))]
     if any(SEPARATOR in field for field in fields):
         return None
     return SEPARATOR.join(fields)
 
 
-def _rows(members: list[str], before_ns: int, limit: int) -> tuple[Rows, bool]:
-    """The newest `limit` points before a time, from members newest first (split in one
-    pass: ~14,000 of them per submission); whether the series' start was reached."""
+def _rows(members: list[str], before_ns: int | None, limit: int) -> tuple[Rows, bool]:
+    """The newest `limit` points before a time (any time if None), from members newest
+    first (split in one pass: ~14,000 of them per submission); whether the series' start
+    was reached."""
     complete = bool(members) and members[-1] == START
-    points = members[:-1] if complete else members
+    points = [member for member in (members[:-1] if complete else members)
+              if member != FILLED]
+    width = len(COLUMNS)
     fields = SEPARATOR.join(points).split(SEPARATOR) if points else []
-    times = list(map(int, fields[0::5]))
+    times = list(map(int, fields[0::width]))
     first = 0
-    while first < len(times) and times[first] >= before_ns:
+    while before_ns is not None and first < len(times) and times[first] >= before_ns:
         first += 1
     chosen = slice(first, first + limit)
 
     def column(values: list[str]) -> list[Any]:
         return [value or None for value in values[chosen][::-1]]
-    values = [float(value) if value else None for value in fields[1::5][chosen][::-1]]
-    return Rows(times[chosen][::-1], values, column(fields[2::5]), column(fields[3::5]),
-                column(fields[4::5])), complete
+    values = [float(value) if value else None for value in fields[1::width][chosen][::-1]]
+    return Rows(times[chosen][::-1], values, column(fields[2::width]), column(fields[3::width]),
+                column(fields[4::width]), [int(n) for n in fields[5::width][chosen][::-1]],
+                [float(x) for x in fields[6::width][chosen][::-1]]), complete
 
 
 def _run(pipe: Any) -> list[Any]:

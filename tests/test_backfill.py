@@ -18,7 +18,7 @@ from harness.cli import main
 from harness.client import document_digest
 from harness.demo import generate_history
 from harness.store import InfluxStore
-from tests.conftest import INGEST_SECRET
+from tests.conftest import INGEST_SECRET, post_all
 
 END = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a fixed end: the same builds on every run
 
@@ -243,3 +243,38 @@ def test_unreachable_harness_exits_4(
 
     assert code == 4
     assert "harness unreachable" in capsys.readouterr().err
+
+
+def test_live_posting_backfill_and_replay_give_the_same_alert(
+        web: str, client: Any, system: InfluxStore, tmp_path: Path, redis_client: redis.Redis,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    values = [45.0 + 0.3 * ((index * 7) % 5 - 2) for index in range(30)]
+    values[22:] = [value + 3.0 for value in values[22:]]  # +3 s from b022 on
+    start = datetime(2026, 6, 1, 3, tzinfo=UTC)
+    documents = [{"build": {"ci": "jenkins", "id": f"b{index:03d}", "branch": "main",
+                            "time": (start + timedelta(days=index)).isoformat()},
+                  "dimensions": {"dataset": "hsc_rc2"},
+                  "measurements": [{"metric": "dm_latency.OTT1", "value": value, "unit": "s"}]}
+                 for index, value in enumerate(values)]
+
+    def regressions() -> list[tuple[str, str, str]]:
+        found = client.get("/api/v1/alerts?kind=regression").json["alerts"]
+        return [(a["build_id"], a["started_build"], a["state"]) for a in found]
+
+    post_all(client, documents)
+    live = regressions()
+    system.query("DROP SERIES FROM /.*/", method="POST")  # a fresh harness, the same data
+    redis_client.delete(*redis_client.scan_iter("harness:*"))
+    assert backfill(web, *write_shuffled(tmp_path / "in", documents)) == 0
+    capsys.readouterr()
+    path = tmp_path / "ott1.csv"
+    path.write_text("build_id,time,value\n" + "".join(
+        f"{d['build']['id']},{d['build']['time']},{d['measurements'][0]['value']}\n"
+        for d in documents))
+    assert main(["replay", str(path), "--metric", "dm_latency.OTT1"]) == 0
+    replayed = [json.loads(line) for line in capsys.readouterr().out.splitlines()][:-1]
+
+    assert len(live) == 1 and live[0][1] == "b022" and live[0][2] == "open"
+    assert regressions() == live
+    assert [(line["build_id"], line["started_build"]) for line in replayed
+            if line["kind"] == "regression"] == [live[0][:2]]

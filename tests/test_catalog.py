@@ -1,4 +1,5 @@
-"""The catalog: YAML layout, spec inheritance, band-dependent specs, errors naming file/key."""
+"""The catalog: YAML layout, spec and metric inheritance, band-dependent specs, detection
+settings, errors naming file/key."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import load_catalog
+from harness.catalog import DetectionSettings, load_catalog, parse_detection
 from harness.cli import main
-from harness.errors import CatalogError
+from harness.errors import CatalogError, Problem
+from harness.regress import DEFAULT_PARAMS
 from harness.verify import verdict
 
 SETTINGS = """
@@ -189,3 +191,156 @@ def test_catalog_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_shipped_catalog_passes_the_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "check"]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+# --- detection settings ----------------------------------------------------------------
+
+def detection_of(root: Path, metric: str = "validate_drp.PA1") -> DetectionSettings:
+    """The detection settings the catalog at root gives a metric."""
+    return load_catalog(root).metrics[metric].detection
+
+
+def with_detection(settings: str) -> str:
+    """PACKAGE with these lines (YAML, two-space indented) under PA1's `detection:`."""
+    return PACKAGE + "  detection:\n" + textwrap.indent(textwrap.dedent(settings), "    ")
+
+
+@pytest.mark.parametrize(("min_effect", "expected"), [
+    ("2%", {"min_relative": 0.02}),
+    ("0.001 mag", {"min_absolute": 1.0}),  # converted to the metric's unit, mmag
+    ("[2%, 500 umag]", {"min_relative": 0.02, "min_absolute": 0.5}),
+])
+def test_min_effect_is_relative_absolute_or_both(
+    tmp_path: Path, min_effect: str, expected: dict[str, float]
+) -> None:
+    detection = detection_of(write_catalog(tmp_path, package=with_detection(
+        f"min_effect: {min_effect}")))
+    assert detection.enabled
+    assert detection.overrides == pytest.approx(expected)
+
+
+def test_every_setting_is_converted_and_gives_the_parameters_in_force(tmp_path: Path) -> None:
+    detection = detection_of(write_catalog(tmp_path, package=with_detection("""
+        threshold: 4
+        pr_threshold: "3.5"
+        min_effect: 2%
+        persistence: 2
+        window: 64
+        span: 12
+        scan: [4, 8, 12]
+        min_history: 10
+        noise_window: 128
+    """)))
+    assert detection.overrides == {
+        "threshold": 4.0, "pr_threshold": 3.5, "min_relative": 0.02, "persistence": 2,
+        "window": 64, "span": 12, "scan": (4, 8, 12), "min_history": 10, "noise_window": 128}
+    params = DEFAULT_PARAMS.with_overrides(detection.overrides)
+    assert detection.params() == params
+    assert (params.threshold, params.scan, params.window) == (4.0, (4, 8, 12), 64)
+    assert (params.min_absolute, params.clip) == (DEFAULT_PARAMS.min_absolute,
+                                                  DEFAULT_PARAMS.clip)  # not set: defaults
+
+
+def test_detection_is_inherited_through_base_setting_by_setting(tmp_path: Path) -> None:
+    package = with_detection("""
+        threshold: 4
+        min_effect: [2%, 0.5 mmag]
+        scan: [6, 12]
+    """) + textwrap.dedent("""
+        PA1_tight:
+          base: PA1
+          better: lower
+          detection: {threshold: 5, min_effect: 1%}
+        PA1_quiet:
+          base: PA1_tight
+          detection: off
+    """)
+    catalog = load_catalog(write_catalog(tmp_path, package=package))
+    tight = catalog.metrics["validate_drp.PA1_tight"]
+    assert tight.detection.overrides == {  # min_effect is one setting: the child's replaces it
+        "threshold": 5.0, "min_relative": 0.01, "scan": (6, 12)}
+    assert (tight.unit, tight.requirements) == ("mmag", ("LPM-17-PA1",))  # the rest inherited
+    assert catalog.metrics["validate_drp.PA1_quiet"].detection == DetectionSettings(enabled=False)
+    assert catalog.metrics["validate_drp.PA1"].detection.overrides["threshold"] == 4.0
+
+
+@pytest.mark.parametrize("off", ["off", '"off"', "false"])
+def test_detection_off(tmp_path: Path, off: str) -> None:
+    detection = detection_of(write_catalog(tmp_path, package=PACKAGE + f"  detection: {off}\n"))
+    assert detection == DetectionSettings(enabled=False)
+    assert detection.to_json()["enabled"] is False
+
+
+def test_a_metric_without_detection_has_the_defaults(tmp_path: Path) -> None:
+    detection = detection_of(write_catalog(tmp_path))
+    assert detection == DetectionSettings()
+    assert detection.params() == DEFAULT_PARAMS
+
+
+@pytest.mark.parametrize(("setting", "key", "message"), [
+    ("threshold: 0", "threshold", "must be a number > 0"),
+    ("threshold: four", "threshold", "must be a number > 0"),
+    ("pr_threshold: -1", "pr_threshold", "must be a number > 0"),
+    ("min_effect: 0.5", "min_effect", "0.5 needs a unit (like 0.5 mmag) or % (like 0.5%)"),
+    ("min_effect: 2 s", "min_effect", "s does not convert to mmag"),
+    ("min_effect: [2%, 3%]", "min_effect", "gives two relative shifts; give a relative shift "
+                                           "like 2%, an absolute one with its unit like 0.5 s, "
+                                           "or both"),
+    ("min_effect: -2%", "min_effect", "'-2%': a shift must be a finite number >= 0"),
+    ("persistence: 0", "persistence", "must be an integer >= 1"),
+    ("window: 8", "window", "must be an integer >= 9"),
+    ("span: 2.5", "span", "must be an integer >= 1"),
+    ("scan: []", "scan", "must be a non-empty list of integers >= 1, like [6, 12, 21]"),
+    ("min_history: 2", "min_history", "must be an integer >= 9"),
+    ("noise_window: 4", "noise_window", "must be an integer >= 8"),
+    # together with the defaults in force (span 24, scan 6, 12, 21, persistence 3)
+    ("scan: [6, 30]", "scan", "each window must be at most span (24)"),
+    ("span: 12", "span", "must be at least the longest scan window (21)"),
+    ("persistence: 30", "persistence", "must be at most the longest scan window (21)"),
+    ("scan: [2]", "scan", "needs a window of at least persistence (3)"),
+])
+def test_bad_detection_setting_names_file_and_key(
+    tmp_path: Path, setting: str, key: str, message: str
+) -> None:
+    problems = problems_of(write_catalog(tmp_path, package=with_detection(setting)))
+    assert problems == {f"validate_drp.yaml.PA1.detection.{key}": message}
+
+
+def test_unknown_detection_setting_and_bad_detection_value(tmp_path: Path) -> None:
+    problems = problems_of(write_catalog(tmp_path, package=with_detection("thresold: 4")))
+    assert list(problems) == ["validate_drp.yaml.PA1.detection.thresold"]
+    assert problems["validate_drp.yaml.PA1.detection.thresold"].startswith(
+        "not a detection setting (known: threshold, pr_threshold, min_effect,")
+
+    problems = problems_of(write_catalog(tmp_path / "scalar", package=PACKAGE + "  detection: 4\n"))
+    assert problems == {"validate_drp.yaml.PA1.detection":
+                        "must be a mapping of detection settings, or off"}
+
+
+def test_detection_settings_from_text(tmp_path: Path) -> None:
+    """What `harness replay --set KEY=VALUE` passes: every value as text."""
+    detection = parse_detection({"threshold": "4", "min_effect": "2%, 0.5 s", "scan": "6,12",
+                                 "persistence": "2"}, "ms", "--set")
+    assert detection.overrides == {"threshold": 4.0, "min_relative": 0.02,
+                                   "min_absolute": 500.0, "scan": (6, 12), "persistence": 2}
+    with pytest.raises(CatalogError) as caught:
+        parse_detection({"window": "64.5"}, "ms", "--set")
+    assert caught.value.problems == [Problem("--set.window", "must be an integer >= 9")]
+
+
+def test_metric_base_must_name_a_metric_and_not_itself(tmp_path: Path) -> None:
+    package = PACKAGE + textwrap.dedent("""
+        PA1_g: {base: PA9, better: lower}
+        loop_a: {base: loop_b}
+        loop_b: {base: loop_a}
+    """)
+    problems = problems_of(write_catalog(tmp_path, package=package))
+    assert problems == {"validate_drp.yaml.PA1_g.base": "'PA9' names no metric",
+                        "validate_drp.yaml.loop_a.base": "'loop_b' inherits from itself",
+                        "validate_drp.yaml.loop_b.base": "'loop_a' inherits from itself"}
+
+
+def test_shipped_catalog_detection_settings() -> None:
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "metrics")
+    assert catalog.metrics["pipe_tasks.runtime"].detection.overrides == {"min_relative": 0.05}
+    assert catalog.metrics["validate_drp.PA1"].detection == DetectionSettings()  # a KPM

@@ -41,7 +41,12 @@ JOB = {
              "filter_name": "r", "packages": {}},
 }
 
-FRESH = f"{NONE} (too little history)"  # a first build has no baseline yet
+FRESH = f"{NONE} (too little history: 20 more build(s) needed)"  # no baseline yet
+
+
+def linked(web: str, metric: str, query: str, branch: str = "main") -> str:
+    """The summary's first cell: the metric, linked to its series' history."""
+    return f"| [{metric}]({web}/dash/metrics/{metric}?{query}&branch={branch})"
 
 
 @pytest.fixture(autouse=True)
@@ -89,12 +94,15 @@ def test_a_native_file_posted_with_wait_prints_the_verdicts(web, system, capsys,
     code, out, err = post(capsys, write(tmp_path, document), "--wait", "--url", web)
     assert code == 0, err
     assert ("**[github-actions 9187](https://github.com/lsst/pipe_tasks/actions/runs/9187)** "
-            "on `tickets/DM-1234`, PR [#412](https://github.com/lsst/pipe_tasks/pull/412): "
-            "done") in out
+            "on `tickets/DM-1234`, PR [#412](https://github.com/lsst/pipe_tasks/pull/412) "
+            "against `main`: done") in out
     assert "| metric | dimensions | value | verdict | change vs baseline |" in out
-    assert f"| validate_drp.PA1 | dataset=hsc_rc2, filter=r | 4.7 mmag | design | {FRESH} |" in out
-    assert f"| validate_drp.PA1 | dataset=hsc_rc2, filter=g | 9 mmag | fail | {FRESH} |" in out
-    assert f"| pipe_tasks.runtime | dataset=hsc_rc2 | 810 s | none | {FRESH} |" in out
+    assert (f"{linked(web, 'validate_drp.PA1', 'dataset=hsc_rc2&filter=r')} | dataset=hsc_rc2, "
+            f"filter=r | 4.7 mmag | design | {FRESH} |") in out
+    assert (f"{linked(web, 'validate_drp.PA1', 'dataset=hsc_rc2&filter=g')} | dataset=hsc_rc2, "
+            f"filter=g | 9 mmag | fail | {FRESH} |") in out
+    assert (f"{linked(web, 'pipe_tasks.runtime', 'dataset=hsc_rc2')} | dataset=hsc_rc2 | 810 s "
+            f"| none | {FRESH} |") in out
 
 
 def test_fail_on_design_fails_a_measurement_that_only_meets_minimum(web, system, capsys,
@@ -102,7 +110,8 @@ def test_fail_on_design_fails_a_measurement_that_only_meets_minimum(web, system,
     set_build(monkeypatch, "gate-1")
     code, out, err = post(capsys, write(tmp_path, PA1_R), "--fail-on", "design", "--url", web)
     assert code == 1
-    assert f"| validate_drp.PA1 | dataset=hsc_rc2, filter=r | 6 mmag | minimum | {FRESH} |" in out
+    assert (f"{linked(web, 'validate_drp.PA1', 'dataset=hsc_rc2&filter=r')} | dataset=hsc_rc2, "
+            f"filter=r | 6 mmag | minimum | {FRESH} |") in out
     assert "--fail-on design: validate_drp.PA1 dataset=hsc_rc2, filter=r: verdict minimum" in err
 
 
@@ -122,8 +131,10 @@ def test_metric_arguments_become_one_submission_of_the_ci_build(web, system, cap
                           "--dimension", "dataset=hsc_rc2", "--dimension", "filter=r", "--wait")
     assert code == 0, err
     assert "**laptop metrics-1** on `main`: done" in out
-    assert f"| pipe_tasks.runtime | dataset=hsc_rc2 | 812 s | none | {FRESH} |" in out
-    assert f"| validate_drp.PA1 | dataset=hsc_rc2, filter=r | 4.7 mmag | design | {FRESH} |" in out
+    assert (f"{linked(web, 'pipe_tasks.runtime', 'dataset=hsc_rc2')} | dataset=hsc_rc2 | 812 s "
+            f"| none | {FRESH} |") in out
+    assert (f"{linked(web, 'validate_drp.PA1', 'dataset=hsc_rc2&filter=r')} | dataset=hsc_rc2, "
+            f"filter=r | 4.7 mmag | design | {FRESH} |") in out
 
 
 def test_a_rejected_submission_exits_3_and_prints_the_paths(web, system, capsys, monkeypatch):
@@ -142,7 +153,7 @@ def test_github_step_summary_gets_the_table(web, system, capsys, monkeypatch, tm
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     code, out, _ = post(capsys, write(tmp_path, PA1_R), "--wait", "--url", web)
     assert code == 0
-    assert "| validate_drp.PA1 |" in out
+    assert "| [validate_drp.PA1](" in out
     assert summary.read_text() == "earlier step\n" + out
 
 
@@ -150,7 +161,8 @@ def test_a_job_document_goes_to_the_jobs_endpoint(web, system, capsys, tmp_path)
     code, out, err = post(capsys, write(tmp_path, JOB, "job.json"), "--wait", "--url", web)
     assert code == 0, err
     assert "**[validate_drp 1](https://ci.example.org/1)**" in out
-    assert f"| validate_drp.PA1 | dataset=hsc_rc2, filter=r | 4.7 mmag | design | {FRESH} |" in out
+    assert (f"{linked(web, 'validate_drp.PA1', 'dataset=hsc_rc2&filter=r')} | dataset=hsc_rc2, "
+            f"filter=r | 4.7 mmag | design | {FRESH} |") in out
 
 
 def test_a_job_gets_the_identity_it_lacks_from_the_ci(tmp_path):
@@ -266,8 +278,8 @@ def test_fail_on_regression_fails_on_a_regression_excursion_or_alert(capsys, mon
         gated_on_design = post(capsys, write(tmp_path, PA1_R), "--fail-on", "design",
                                "--url", url)[0]
     assert code == 1
-    assert ("| validate_drp.PA1 | filter=r | 4.7 mmag | design "
-            "| +0.6 mmag (+14.6%) vs 4.1 **regression** |") in out
+    assert ("| filter=r | 4.7 mmag | design "
+            "| +0.6 mmag (+14.6%) vs 4.1 mmag **regression** |") in out
     assert "- **regression** validate_drp.PA1: PA1 rose 14.6 %" in out
     assert "validate_drp.PA1 filter=r: regression" in err
     assert "alert: validate_drp.PA1 PA1 rose 14.6 %" in err

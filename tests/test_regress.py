@@ -14,7 +14,9 @@ from harness.regress import (
     DetectionParams,
     Excursion,
     change_points,
+    compare_to_base,
     judge_point,
+    judge_series,
 )
 
 
@@ -53,7 +55,10 @@ def test_later_builds_at_the_new_level_are_ok_with_the_score_still_showing() -> 
     index = alerts(excursions)[0][0]
     later = excursions[index + 1:index + 20]
     assert {e.decision for e in later} == {"ok"}
-    assert all(e.score > DEFAULT_PARAMS.threshold for e in later)
+    # the score describes the direction of each value's change: up here, but for a value
+    # that noise put back at the old level
+    assert all(e.score > DEFAULT_PARAMS.threshold for e in later if e.change > 1.0)
+    assert all(e.score <= 0 for e in later if e.change < 0)
     assert np.mean([e.change for e in later]) == pytest.approx(3.0, abs=0.6)
 
 
@@ -79,7 +84,7 @@ def test_after_acknowledgement_the_new_level_is_the_baseline() -> None:
     since = values[150:]  # what the worker passes once the regression is acknowledged
     excursions = [judge_point(since[:i], since[i], "lower") for i in range(len(since))]
     needed = DEFAULT_PARAMS.min_history
-    assert {e.decision for e in excursions[:needed]} == {"insufficient_history"}
+    assert {e.decision for e in excursions[:needed]} == {"insufficient"}
     assert {e.decision for e in excursions[needed:]} == {"ok"}
     assert excursions[-1].baseline == pytest.approx(103.0, abs=0.5)
 
@@ -87,7 +92,7 @@ def test_after_acknowledgement_the_new_level_is_the_baseline() -> None:
 def test_too_little_history_is_insufficient() -> None:
     for history in ([], [1.0], noise(DEFAULT_PARAMS.min_history - 1)):
         excursion = judge_point(history, 120.0, "lower")
-        assert excursion.decision == "insufficient_history"
+        assert excursion.decision == "insufficient"
         assert excursion.score == 0.0 and excursion.started == 0
 
 
@@ -129,7 +134,7 @@ def test_non_finite_history_is_ignored_and_a_non_finite_value_refused() -> None:
 def test_an_excursion_is_json() -> None:
     data = json.loads(json.dumps(judge_point(noise(100), 104.0, "lower").to_json()))
     assert set(data) == {"baseline", "noise", "change", "relative_change", "score",
-                         "decision", "started"}
+                         "decision", "started", "threshold", "test", "needed"}
     assert data["change"] == pytest.approx(104.0 - data["baseline"])
 
 
@@ -156,3 +161,61 @@ def test_a_change_point_is_json() -> None:
     point = ChangePoint(index=3, before=1.0, after=2.0, change=1.0, relative_change=1.0,
                         direction="regression")
     assert json.loads(json.dumps(point.to_json()))["index"] == 3
+
+
+def test_judging_a_whole_series_is_judging_it_build_by_build() -> None:
+    values = with_step(with_step(noise(700, seed=9), at=300, by=3.0), at=560, by=-4.0)
+    assert judge_series(values, "lower", first=250) == judged(values)[250:]
+    assert judge_series(values, "lower") == judged(values)
+
+
+def test_score_onset_and_decision_describe_one_direction() -> None:
+    rng = np.random.default_rng(12)
+    values = list(100 + rng.standard_normal(3000))
+    for at in range(100, 3000, 60):  # steps both ways, some reverting within the window
+        values = with_step(values, at, float(rng.choice([-4.0, -2.0, 2.0, 4.0])))
+    for better in ("lower", "higher"):
+        for excursion in judge_series(values, better):
+            worse = excursion.change if better == "lower" else -excursion.change
+            if excursion.decision == "regression":
+                assert excursion.score > 0
+            elif excursion.decision == "improvement":
+                assert excursion.score < 0
+            elif excursion.score != 0:
+                assert (excursion.score > 0) == (worse > 0)
+
+
+def test_insufficient_says_how_many_builds_are_still_needed() -> None:
+    excursion = judge_point(noise(5), 100.0, "lower")
+    assert (excursion.decision, excursion.needed) == ("insufficient", 15)
+    pr = compare_to_base(noise(8), 100.0, "lower")
+    assert (pr.decision, pr.needed, pr.test) == ("insufficient", 12, "base")
+
+
+def test_one_pull_request_value_far_beyond_its_base_is_a_regression() -> None:
+    base = noise(60, level=4.93, sigma=0.05)
+    far = compare_to_base(base, 9.2, "lower")
+    assert (far.decision, far.test) == ("regression", "base")
+    assert far.score > far.threshold and far.relative_change == pytest.approx(0.87, abs=0.02)
+    better = compare_to_base(base, 4.5, "lower")
+    assert better.decision == "improvement" and better.score < 0
+    assert compare_to_base(base, 4.96, "lower").decision == "ok"
+    assert compare_to_base(base, 4.5, "higher").decision == "regression"
+
+
+def test_a_pull_request_follows_the_base_branch_current_level() -> None:
+    base = with_step(noise(200, sigma=0.5), at=150, by=5.0)  # the base moved 50 builds ago
+    assert compare_to_base(base, 105.2, "lower").decision == "ok"
+    assert compare_to_base(base, 100.2, "lower").decision == "improvement"
+
+
+def test_samples_make_a_small_shift_conclusive() -> None:
+    rng = np.random.default_rng(3)
+    base = list(100 + 0.3 * rng.standard_normal(60))  # means of 10 samples each
+    shifted = 102.0  # +2 %
+    with_samples = compare_to_base(base, shifted, "lower", count=10, spread=1.4,
+                                   base_count=10, base_spread=1.4)
+    one_value = compare_to_base(base, shifted, "lower", count=1, base_count=10,
+                                base_spread=1.4)
+    assert with_samples.decision == "regression"
+    assert one_value.decision == "ok"

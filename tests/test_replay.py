@@ -43,7 +43,12 @@ def replay(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[di
     """Run `harness replay …`: exit code, the JSON lines printed, stderr."""
     code = main(["replay", *args])
     out, err = capsys.readouterr()
-    return code, [json.loads(line) for line in out.splitlines() if line.strip()], err
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    if code == 0:  # the summary comes last, and counts the lines before it
+        summary = lines.pop()["summary"]
+        kinds = [line["kind"] for line in lines]
+        assert summary["alerts"] == {kind: kinds.count(kind) for kind in set(kinds)}
+    return code, lines, err
 
 
 def test_a_csv_series_gives_one_regression_placed_on_the_step(
@@ -153,3 +158,15 @@ def test_replay_series_is_the_loop_the_command_runs(tmp_path: Path) -> None:
     alerts = list(replay_series(points))
     assert [(a["build_id"], a["kind"]) for a in alerts] == [
         (a["build_id"], "regression") for a in alerts] and len(alerts) == 1
+
+
+def test_the_samples_of_a_file_are_shown_on_its_alerts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = series()
+    path = tmp_path / "s.csv"
+    path.write_text("build_id,time,value,branch,ci,samples,spread\n" + "".join(
+        f"{row['build_id']},{row['time']},{row['value']},main,jenkins,10,0.25\n"
+        for row in rows))
+    code, lines, _ = replay(capsys, str(path))
+    assert code == 0
+    assert [line["samples"] for line in lines] == [{"count": 10, "spread": 0.25}]

@@ -17,7 +17,7 @@ from harness.registry import Registry
 from harness.regress import DEFAULT_PARAMS
 from harness.settings import Settings
 from harness.store import InfluxStore, nanoseconds
-from harness.tails import SeriesTails
+from harness.tails import PREFIX, Rows, SeriesTails
 
 START = datetime(2026, 1, 1, 3, tzinfo=UTC)
 DIMENSIONS = {"dataset": "hsc_rc2", "filter": "r"}
@@ -56,11 +56,17 @@ def test_cached_history_equals_influxdb(settings: Settings, influx: InfluxStore,
     for before in (START + timedelta(days=40), START + timedelta(days=12, hours=1)):
         found, missing = tails.read([KEY], nanoseconds(before), limit)
         assert missing == []
-        assert list(found[KEY]) == from_influx(influx, before, limit)
+        assert list(found[KEY].before) == list(Rows.of(from_influx(influx, before, limit)))
     found, _ = tails.read([KEY], nanoseconds(START + timedelta(days=40)), 5)
-    assert [row["build_id"] for row in found[KEY]] == ["n35", "n36", "n37", "n38", "n39"]
-    assert found[KEY][-1] == {"time": nanoseconds(START + timedelta(days=39)), "value": 7.4,
-                              "verdict": "design", "ci": "jenkins", "build_id": "n39"}
+    assert [row["build_id"] for row in found[KEY].before] == ["n35", "n36", "n37", "n38", "n39"]
+    assert found[KEY].before[-1] == {
+        "time": nanoseconds(START + timedelta(days=39)), "value": 7.4, "verdict": "design",
+        "ci": "jenkins", "build_id": "n39", "samples": 1, "spread": 0.0}
+    assert len(found[KEY].after) == 0
+    # from a time on: every later point the cache keeps, the one at that time included
+    found, _ = tails.read([KEY], nanoseconds(START + timedelta(days=37)), limit)
+    assert [row["build_id"] for row in found[KEY].after] == ["n37", "n38", "n39"]
+    assert found[KEY].before.build_ids[-1] == "n36"
 
 
 def test_a_repost_replaces_the_cached_point(settings: Settings, influx: InfluxStore,
@@ -70,8 +76,9 @@ def test_a_repost_replaces_the_cached_point(settings: Settings, influx: InfluxSt
 
     found, _ = SeriesTails(redis_client, KEEP).read(
         [KEY], nanoseconds(START + timedelta(days=9)), 10)
-    assert [row["value"] for row in found[KEY]] == [7.0, 7.0, 9.5]
-    assert list(found[KEY]) == from_influx(influx, START + timedelta(days=9), 10)
+    assert [row["value"] for row in found[KEY].before] == [7.0, 7.0, 9.5]
+    assert list(found[KEY].before) == list(Rows.of(
+        from_influx(influx, START + timedelta(days=9), 10)))
 
 
 def test_unfilled_and_trimmed_series_are_left_to_influxdb(redis_client: redis.Redis) -> None:
@@ -84,22 +91,23 @@ def test_unfilled_and_trimmed_series_are_left_to_influxdb(redis_client: redis.Re
     tails.fill({KEY: rows[:4]})  # fewer than `keep`: the whole series
     found, missing = tails.read([KEY], 10**12, 10)
     assert missing == []
-    assert [row["build_id"] for row in found[KEY]] == ["b1", "b2", "b3", "b4", "b8"]
+    assert [row["build_id"] for row in found[KEY].before] == ["b1", "b2", "b3", "b4", "b8"]
 
     for row in rows[4:7]:
         tails.add({KEY: row})  # 8 points: the start and b1, b2 are trimmed
     found, missing = tails.read([KEY], 10**12, 5)
-    assert [row["build_id"] for row in found[KEY]] == ["b4", "b5", "b6", "b7", "b8"]
+    assert [row["build_id"] for row in found[KEY].before] == ["b4", "b5", "b6", "b7", "b8"]
     assert tails.read([KEY], 7 * 10**9, 5)[1] == [KEY]  # needs b2, no longer kept
     found, _ = tails.read([KEY], 7 * 10**9, 2)
-    assert [row["build_id"] for row in found[KEY]] == ["b5", "b6"]
+    assert [row["build_id"] for row in found[KEY].before] == ["b5", "b6"]
+    assert [row["build_id"] for row in found[KEY].after] == ["b7", "b8"]
 
 
 def test_a_build_id_with_the_separator_is_not_cached(settings: Settings, influx: InfluxStore,
                                                      redis_client: redis.Redis) -> None:
     store_all(settings, influx, [nightly(0, 7.0), nightly(1, 7.1, build_id="odd\x1fid")])
 
-    assert not redis_client.exists("harness:tail:" + KEY)
+    assert not redis_client.exists(PREFIX + KEY)
     store_all(settings, influx, [nightly(2, 7.2)])  # judged from InfluxDB, still not cached
     before = nanoseconds(START + timedelta(days=9))
     assert SeriesTails(redis_client, KEEP).read([KEY], before, 10) == ({}, [KEY])

@@ -27,6 +27,9 @@ LOST_AFTER_S = 30
 # The longest wait before a task's next retry, in seconds (less when the broker's
 # visibility timeout is short: see retry_later).
 RETRY_BACKOFF_MAX_S = 300
+# Alerts found on builds that came late wait this long before Slack hears of them: the
+# rest of a burst or backfill may still withdraw them (docs/decisions.md).
+LATE_ALERT_GRACE_S = 20
 NOTIFY_ALERT = "workers.notify.notify_alert"
 NOTIFY_GROUP = "workers.notify.notify_group"
 

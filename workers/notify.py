@@ -21,8 +21,13 @@ TASK_OPTIONS: dict[str, Any] = {"bind": True, "acks_late": True, "max_retries": 
 
 
 @shared_task(name=NOTIFY_ALERT, **TASK_OPTIONS)
-def notify_alert(self: Task, alert: dict[str, Any], event: str) -> str:
-    """Post an alert's `opened` message or a follow-up to Slack, once; unset webhook = no-op."""
+def notify_alert(self: Task, alert: dict[str, Any], event: str, only_open: bool = False
+                 ) -> str:
+    """Post an alert's `opened` message or a follow-up to Slack, once; unset webhook = no-op.
+    With `only_open`, an alert no longer open (withdrawn meanwhile) is not announced."""
+    if only_open and not _still_open(self, [alert]):
+        log.info("alert %s %s: no longer open, not announced", alert.get("id"), event)
+        return "not open"
     outcome = _deliver(self, [alert], lambda kwargs: notify_once(
         Alert.from_json(alert), event, **kwargs))
     log.info("alert %s %s: %s", alert.get("id"), event, outcome)
@@ -30,12 +35,24 @@ def notify_alert(self: Task, alert: dict[str, Any], event: str) -> str:
 
 
 @shared_task(name=NOTIFY_GROUP, **TASK_OPTIONS)
-def notify_group(self: Task, alerts: list[dict[str, Any]]) -> str:
-    """Post one message for the alerts of one build, once."""
+def notify_group(self: Task, alerts: list[dict[str, Any]], only_open: bool = False) -> str:
+    """Post one message for the alerts of one build, once (with `only_open`: for those of
+    them still open)."""
+    if only_open:
+        alerts = _still_open(self, alerts)
     outcome = _deliver(self, alerts, lambda kwargs: notify_group_once(
         [Alert.from_json(alert) for alert in alerts], **kwargs))
     log.info("group of %d alerts: %s", len(alerts), outcome)
     return outcome
+
+
+def _still_open(task: Task, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The alerts whose current state is open."""
+    try:
+        found = AlertLog(task.app.harness.store).states([alert["id"] for alert in alerts])
+    except ServiceUnavailable as error:
+        retry_later(task, error)
+    return [alert for alert in alerts if found.get(alert["id"]) == "open"]
 
 
 def _deliver(task: Task, alerts: list[dict[str, Any]],

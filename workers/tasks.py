@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from celery import Task, shared_task
@@ -15,6 +16,7 @@ from harness.ingest import judge_and_store
 from harness.model import Submission, utcnow
 from harness.scans import find_change_points, find_missing
 from workers import (
+    LATE_ALERT_GRACE_S,
     LOST_AFTER_S,
     NOTIFY_ALERT,
     NOTIFY_GROUP,
@@ -38,7 +40,7 @@ def process_submission(self: Task, payload: dict[str, Any]) -> None:
         catalog = context.catalog_for(m.metric for m in submission.measurements)
         outcome = judge_and_store(submission, catalog, context.store, context.registry,
                                   context.blobs)
-        announce(self, outcome.alerts)
+        announce(self, outcome.alerts, outcome.provisional)
     except ServiceUnavailable as error:
         # judging again is idempotent: same points, same alert ids, Slack sent once
         retry_later(self, error, factor=2)
@@ -100,19 +102,24 @@ def _open_new(task: Task, alerts: list[Alert]) -> int:
     return len(new)
 
 
-def announce(task: Task, alerts: list[Alert]) -> None:
-    """Queue Slack messages for the alerts worth a message: one, or one per build."""
+def announce(task: Task, alerts: list[Alert], provisional: Collection[str] = ()) -> None:
+    """Queue Slack messages for the alerts worth a message: one, or one per build; those
+    found on late data after a grace period, and only if still open then."""
     if not task.app.harness.settings.slack_webhook_url:
         return
     worth = [alert for alert in alerts if alert.severity != "info"]
-    builds: dict[str, list[Alert]] = {}
+    builds: dict[tuple[str, bool], list[Alert]] = {}
     for alert in worth:
-        builds.setdefault(f"{alert.build_ci}/{alert.build_id}", []).append(alert)
+        late = alert.id in provisional
+        builds.setdefault((f"{alert.build_ci}/{alert.build_id}", late), []).append(alert)
     try:
-        for group in builds.values():
+        for (_, late), group in builds.items():
+            options: dict[str, Any] = {"countdown": LATE_ALERT_GRACE_S} if late else {}
             if len(group) == 1:
-                task.app.send_task(NOTIFY_ALERT, args=[group[0].to_json(), "opened"])
+                task.app.send_task(NOTIFY_ALERT, args=[group[0].to_json(), "opened"],
+                                   kwargs={"only_open": late}, **options)
             else:
-                task.app.send_task(NOTIFY_GROUP, args=[[alert.to_json() for alert in group]])
+                task.app.send_task(NOTIFY_GROUP, args=[[alert.to_json() for alert in group]],
+                                   kwargs={"only_open": late}, **options)
     except (KombuError, OSError) as error:
         raise BrokerUnavailable(f"the broker did not take a Slack message: {error}") from None

@@ -164,10 +164,16 @@ def _paths(catalog: Catalog) -> Schema:
         "/api/v1/metrics/{metric_name}/series": {
             "get": _operation(
                 "The stored points of each series of a metric matching the query",
-                {"200": json_answer("the series", ref("SeriesList")), **_errors(404, 422, 503)},
+                {"200": {"description": "the series, or one of them as CSV for `harness "
+                                        "replay`",
+                         "content": {"application/json": {"schema": ref("SeriesList")},
+                                     "text/csv": {"schema": {"type": "string"}}}},
+                 **_errors(404, 422, 503)},
                 tag="metrics", parameters=[
                     _path("metric_name", "e.g. `validate_drp.PA1`"),
                     _query("branch", "default: the catalog's default branch"),
+                    _query("format", "`json` (default) or `csv` (one series)",
+                           {"type": "string", "enum": ["json", "csv"]}),
                     _query("since", "only points at or after this time",
                            {"type": "string", "format": "date-time"}),
                     *dimensions]),

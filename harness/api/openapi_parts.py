@@ -79,11 +79,30 @@ SPEC = obj({"name": STRING, "level": STRING, "operator": STRING,
                 "threshold": {"type": "number"}},
                {"metadata_query": {"type": "object", "additionalProperties": STRINGS},
                 "tags": STRINGS})
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer", "minimum": 1}
+DETECTION_SETTINGS: Schema = {
+    "threshold": NUMBER, "pr_threshold": NUMBER, "min_relative": NUMBER, "min_absolute": NUMBER,
+    "persistence": INTEGER, "window": INTEGER, "span": INTEGER,
+    "scan": {"type": "array", "items": INTEGER, "minItems": 1}, "min_history": INTEGER,
+    "noise_window": INTEGER,
+}
+DETECTION = obj({"enabled": {"type": "boolean"}, "settings": obj(DETECTION_SETTINGS),
+                 "overrides": {"type": "object", "properties": DETECTION_SETTINGS,
+                               "additionalProperties": False}})
 EVENT = obj({"event": STRING}, {"time": STRING, "actor": STRING, "note": STRING})
+NUMBER = {"type": "number"}
+EXCURSION = nullable(obj(
+    {"decision": {"enum": ["ok", "regression", "improvement", "insufficient"]},
+     "baseline": NUMBER, "noise": NUMBER, "change": NUMBER, "score": NUMBER,
+     "started": {"type": "integer"}, "threshold": NUMBER,
+     "test": {"enum": ["history", "base"]}, "needed": {"type": "integer"}},
+    {"relative_change": NUMBER_OR_NULL}))
 RESULT = obj(
     {"metric": STRING, "dimensions": TAGS, "value": NUMBER_OR_NULL, "unit": STRING,
      "verdict": {"enum": VERDICTS}},
-    {"spec": STRING_OR_NULL, "excursion": {"type": ["object", "null"]}, "blobs": STRINGS})
+    {"spec": STRING_OR_NULL, "excursion": EXCURSION, "blobs": STRINGS,
+     "samples": obj({"count": {"type": "integer"}, "spread": NUMBER})})
 STORED_BUILD = obj(
     {"ci": STRING, "id": STRING, "branch": STRING, "time": STRING, "packages": {
         "type": "array", "items": PACKAGE}},
@@ -133,7 +152,8 @@ RESPONSE_SCHEMAS: Schema = {
          "description": STRING, "dimensions": STRINGS, "specs": {"type": "array",
                                                                   "items": SPEC}},
         {"requirements": STRINGS, "tags": STRINGS, "reference": {"type": "object"},
-         "source": {"enum": ["catalog", "inline"]}, "cadence_s": NUMBER_OR_NULL}),
+         "source": {"enum": ["catalog", "inline"]}, "cadence_s": NUMBER_OR_NULL,
+         "detection": DETECTION}),
     "Catalog": obj(
         {"metrics": {"type": "array", "items": ref("Metric")},
          "dimensions": {"type": "object", "additionalProperties": obj(
@@ -148,7 +168,12 @@ RESPONSE_SCHEMAS: Schema = {
                                     "link": STRING},
                                    {"url": STRING_OR_NULL, "commit": STRING_OR_NULL})},
                  {"verdict": STRING_OR_NULL, "spec": STRING_OR_NULL,
-                  "submission": STRING_OR_NULL, "pull_request": obj(
+                  "submission": STRING_OR_NULL,
+                  "samples": obj({"count": {"type": "integer"}}, {"spread": NUMBER_OR_NULL}),
+                  "excursion": obj({"decision": STRING}, {
+                      "baseline": NUMBER_OR_NULL, "change": NUMBER_OR_NULL,
+                      "score": NUMBER_OR_NULL}),
+                  "pull_request": obj(
                       {"number": {"type": "integer"}},
                       {"url": STRING_OR_NULL, "base": STRING_OR_NULL})})}})}}),
     "BuildDetail": obj(

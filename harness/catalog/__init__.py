@@ -1,16 +1,33 @@
-"""The metric catalog: metrics/ YAML → Catalog of metrics, specs, dimensions, requirements."""
+"""The metric catalog: metrics/ YAML → Catalog of metrics, specs, dimensions, requirements.
 
-from harness.catalog.loader import SETTINGS_FILE, load_catalog
+The model and the detection settings import only the standard library, so the light client
+(`harness replay`) can use them; reading a catalog folder (pydantic, PyYAML, astropy) loads
+when `load_catalog` is first used."""
+
+from typing import Any
+
+from harness.catalog.detection import parse_detection
 from harness.catalog.model import (
+    DETECTION_KNOBS,
     LEVELS,
     METRIC_NAME,
     OPERATORS,
     Catalog,
+    DetectionSettings,
     Dimension,
     Metric,
     Requirement,
     Spec,
 )
 
-__all__ = ["LEVELS", "METRIC_NAME", "OPERATORS", "SETTINGS_FILE", "Catalog", "Dimension",
-           "Metric", "Requirement", "Spec", "load_catalog"]
+__all__ = ["DETECTION_KNOBS", "LEVELS", "METRIC_NAME", "OPERATORS", "SETTINGS_FILE", "Catalog",
+           "DetectionSettings", "Dimension", "Metric", "Requirement", "Spec", "load_catalog",
+           "parse_detection"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("SETTINGS_FILE", "load_catalog"):
+        from harness.catalog import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module 'harness.catalog' has no attribute {name!r}")

@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.catalog.documents import DimensionDoc, MetricDoc, RequirementDoc, SettingsDoc
-from harness.catalog.loader import _build_metrics, _problems, _RawSpec
+from harness.catalog.inheritance import RawDoc
+from harness.catalog.loader import _build_metrics, _problems
 from harness.catalog.model import METRIC_NAME, Catalog, Metric, Spec
 from harness.errors import InvalidInput, Problem
 
@@ -43,7 +44,7 @@ def metrics_from_json(
             problems.append(Problem(f"{where}.type", "only threshold specs are supported"))
             continue
         fields = {key: value for key, value in body.items() if key not in ("type", "name")}
-        raw_specs.append(_RawSpec(where, metric.split(".")[0],
+        raw_specs.append(RawDoc(where, metric.split(".")[0],
                                   {**fields, "name": short, "metric": metric}))
     settings = SettingsDoc(
         default_branch=catalog.default_branch,

@@ -1,24 +1,27 @@
-"""Loading a catalog folder: YAML documents, spec inheritance, validation naming file and key."""
+"""Loading a catalog folder: YAML documents, `base:` inheritance, validation naming file and
+key."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
 
+from harness.catalog.detection import parse_detection
 from harness.catalog.documents import (
     MetricDoc,
     SettingsDoc,
     SpecDoc,
 )
+from harness.catalog.inheritance import RawDoc, index_by_name, resolve_metric, resolve_spec
 from harness.catalog.model import (
     LEVELS,
     METRIC_NAME,
     Catalog,
+    DetectionSettings,
     Dimension,
     Metric,
     Requirement,
@@ -29,6 +32,7 @@ from harness.errors import CatalogError, Problem
 from harness.units import UnitProblem, converter
 
 SETTINGS_FILE = "_catalog.yaml"
+_UNSET = object()  # a metric without a `detection:` key
 
 def _problems(error: ValidationError, where: str, body: Any = None) -> list[Problem]:
     """Pydantic's errors as problems under `where`; with the validated body, only the parts
@@ -79,9 +83,9 @@ def load_catalog(directory: Path) -> Catalog:
         raise CatalogError([Problem(str(directory), "is not a directory")])
     problems: list[Problem] = []
     settings = _load_settings(directory, problems)
-    metric_docs = _load_metric_docs(directory, problems)
+    metric_docs, detections = _load_metric_docs(directory, problems)
     spec_docs = _load_spec_docs(directory, problems)
-    metrics = _build_metrics(metric_docs, spec_docs, settings, problems)
+    metrics = _build_metrics(metric_docs, spec_docs, settings, problems, detections)
     if not metric_docs and not problems:
         problems.append(Problem(str(directory), "holds no metric files (<package>.yaml)"))
     if problems:
@@ -114,9 +118,34 @@ def _load_settings(directory: Path, problems: list[Problem]) -> SettingsDoc:
 
 def _load_metric_docs(
     directory: Path, problems: list[Problem]
-) -> dict[str, tuple[str, MetricDoc]]:
-    """Metric name → (`file.key` it came from, document)."""
+) -> tuple[dict[str, tuple[str, MetricDoc]], dict[str, DetectionSettings]]:
+    """Metric name → (`file.key` it came from, document with its bases applied), and the
+    detection settings of the metrics that have some."""
+    raw = _read_metric_bodies(directory, problems)
     found: dict[str, tuple[str, MetricDoc]] = {}
+    detections: dict[str, DetectionSettings] = {}
+    for name, entry in raw.items():
+        body = resolve_metric(entry, raw, problems)
+        if body is None:
+            continue
+        detection = body.pop("detection", _UNSET)
+        try:
+            doc = MetricDoc.model_validate(body)
+        except ValidationError as error:
+            problems.extend(_problems(error, entry.where))
+            continue
+        found[name] = (entry.where, doc)
+        if detection is not _UNSET:
+            try:
+                detections[name] = parse_detection(detection, doc.unit, f"{entry.where}.detection")
+            except CatalogError as error:
+                problems.extend(error.problems)
+    return found, detections
+
+
+def _read_metric_bodies(directory: Path, problems: list[Problem]) -> dict[str, RawDoc]:
+    """Metric name → its document as written, in every package file."""
+    found: dict[str, RawDoc] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
@@ -134,30 +163,19 @@ def _load_metric_docs(
             if not METRIC_NAME.match(name) or not name.startswith(package + "."):
                 problems.append(
                     Problem(f"{where}.{key}", f"not a metric name of package {package}"))
-                continue
-            try:
-                doc = MetricDoc.model_validate(body if body is not None else {})
-            except ValidationError as error:
-                problems.extend(_problems(error, f"{where}.{key}"))
-                continue
-            if name in found:
-                problems.append(Problem(f"{where}.{key}", f"also defined in {found[name][0]}"))
-                continue
-            found[name] = (f"{where}.{key}", doc)
+            elif not isinstance(body, dict | None):
+                problems.append(Problem(f"{where}.{key}", "must be a mapping of the metric's keys"))
+            elif name in found:
+                problems.append(Problem(f"{where}.{key}", f"also defined in {found[name].where}"))
+            else:
+                found[name] = RawDoc(f"{where}.{key}", package, body or {})
     return found
 
 
-@dataclass(frozen=True)
-class _RawSpec:
-    where: str
-    package: str
-    body: dict[str, Any]
-
-
-def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[_RawSpec]:
+def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[RawDoc]:
     """Every spec document, with inheritance resolved, in file order."""
-    partials: dict[tuple[str, str], _RawSpec] = {}
-    named: list[_RawSpec] = []
+    partials: dict[tuple[str, str], RawDoc] = {}
+    named: list[RawDoc] = []
     specs_dir = directory / "specs"
     for path in sorted(specs_dir.rglob("*.yaml")) if specs_dir.is_dir() else []:
         package = path.relative_to(specs_dir).parts[0]
@@ -167,7 +185,7 @@ def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[_RawSpec]:
             if not isinstance(body, dict):
                 problems.append(Problem(where, "a spec document must be a mapping"))
                 continue
-            raw = _RawSpec(where, package, body)
+            raw = RawDoc(where, package, body)
             if "id" in body and "name" not in body:
                 if (package, str(body["id"])) in partials:
                     other = partials[(package, str(body["id"]))].where
@@ -177,113 +195,22 @@ def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[_RawSpec]:
                 named.append(raw)
             else:
                 problems.append(Problem(where, "needs `name` (a spec) or `id` (a partial)"))
-    by_name = _index_by_name(named, partials)
+    by_name = index_by_name(named, partials)
     return [
-        _RawSpec(raw.where, raw.package, merged)
+        RawDoc(raw.where, raw.package, merged)
         for raw in named
-        if (merged := _resolve(raw, partials, by_name, problems, ())) is not None
+        if (merged := resolve_spec(raw, partials, by_name, problems, ())) is not None
     ]
-
-
-def _index_by_name(
-    named: list[_RawSpec], partials: Mapping[tuple[str, str], _RawSpec]
-) -> dict[str, _RawSpec]:
-    """Qualified spec name → document; a spec's metric may come from its bases."""
-    index: dict[str, _RawSpec] = {}
-    pending = list(named)
-    while pending:
-        unresolved = []
-        for raw in pending:
-            metric = _metric_of(raw, partials, index, depth=0)
-            if metric is None:
-                unresolved.append(raw)
-            else:
-                qualified = metric if "." in metric else f"{raw.package}.{metric}"
-                index[f"{qualified}.{raw.body['name']}"] = raw
-        if len(unresolved) == len(pending):
-            break
-        pending = unresolved
-    return index
-
-
-def _metric_of(
-    raw: _RawSpec, partials: Mapping[tuple[str, str], _RawSpec],
-    index: Mapping[str, _RawSpec], depth: int,
-) -> str | None:
-    if "metric" in raw.body:
-        return str(raw.body["metric"])
-    bases = raw.body.get("base", [])
-    for reference in reversed([bases] if isinstance(bases, str) else list(bases)):
-        reference = str(reference)
-        if reference.startswith("#"):
-            base = partials.get((raw.package, reference[1:]))
-        else:
-            base = index.get(reference) or index.get(f"{raw.package}.{reference}")
-        if base is not None and depth < 20:
-            found = _metric_of(base, partials, index, depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
-def _resolve(
-    raw: _RawSpec,
-    partials: Mapping[tuple[str, str], _RawSpec],
-    by_name: Mapping[str, _RawSpec],
-    problems: list[Problem],
-    seen: tuple[str, ...],
-) -> dict[str, Any] | None:
-    """The document merged over its bases, in order."""
-    bases = raw.body.get("base", [])
-    bases = [bases] if isinstance(bases, str) else bases
-    if not isinstance(bases, list):
-        problems.append(Problem(f"{raw.where}.base", "must be a reference or a list of them"))
-        return None
-    merged: dict[str, Any] = {}
-    for reference in bases:
-        reference = str(reference)
-        if reference.startswith("#"):
-            base = partials.get((raw.package, reference[1:]))
-        else:
-            base = by_name.get(reference) or by_name.get(f"{raw.package}.{reference}")
-        if base is None:
-            problems.append(
-                Problem(f"{raw.where}.base", f"{reference!r} names no spec or partial"))
-            return None
-        if base.where in seen:
-            problems.append(Problem(f"{raw.where}.base", f"{reference!r} inherits from itself"))
-            return None
-        resolved = _resolve(base, partials, by_name, problems, (*seen, raw.where))
-        if resolved is None:
-            return None
-        merged = _merge(merged, resolved)
-    own = {key: value for key, value in raw.body.items() if key not in ("base", "id")}
-    own_tags = own.get("tags")
-    if isinstance(own_tags, list) and set(own_tags) & set(LEVELS) and "tags" in merged:
-        # a spec's own level replaces the one it inherits instead of adding a second
-        merged["tags"] = [tag for tag in merged["tags"] if tag not in LEVELS]
-    return _merge(merged, own)
-
-
-def _merge(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]:
-    """Later documents override scalars, append lists and merge dicts."""
-    result = dict(lower)
-    for key, value in upper.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = _merge(result[key], value)
-        elif isinstance(value, list) and isinstance(result.get(key), list):
-            result[key] = [*result[key], *(item for item in value if item not in result[key])]
-        else:
-            result[key] = value
-    return result
 
 
 def _build_metrics(
     metric_docs: Mapping[str, tuple[str, MetricDoc]],
-    spec_docs: list[_RawSpec],
+    spec_docs: list[RawDoc],
     settings: SettingsDoc,
     problems: list[Problem],
+    detections: Mapping[str, DetectionSettings] | None = None,
 ) -> dict[str, Metric]:
+    detections = detections or {}
     aliases = {
         alias: name for name, doc in settings.dimensions.items() for alias in [name, *doc.aliases]
     }
@@ -312,12 +239,13 @@ def _build_metrics(
             dimensions=tuple(doc.dimensions), requirements=tuple(doc.requirements),
             tags=tuple(doc.tags), reference=dict(doc.reference), specs=specs,
             cadence_s=parse_cadence(doc.cadence) if doc.cadence else None,
+            detection=detections.get(name, DetectionSettings()),
         )
     return metrics
 
 
 def _build_spec(
-    raw: _RawSpec,
+    raw: RawDoc,
     metric_docs: Mapping[str, tuple[str, MetricDoc]],
     aliases: Mapping[str, str],
     problems: list[Problem],

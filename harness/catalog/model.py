@@ -6,13 +6,19 @@ import operator as op
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # numpy: the catalog loads without it
+    from harness.regress import DetectionParams
 
 LEVELS = ("stretch", "design", "minimum")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne,
 }
 METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+# The knobs of harness.regress.DetectionParams that a metric's catalog entry may set.
+DETECTION_KNOBS = ("threshold", "pr_threshold", "min_relative", "min_absolute", "persistence",
+                   "window", "span", "scan", "min_history", "noise_window")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,35 @@ class Spec:
 
 
 @dataclass(frozen=True)
+class DetectionSettings:
+    """A metric's excursion test: on or off, and the knobs its catalog entry sets, named as
+    harness.regress.DetectionParams fields (min_absolute in the metric's unit)."""
+
+    enabled: bool = True
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def params(self) -> DetectionParams:
+        """The parameters in force: the defaults with these overrides."""
+        from harness.regress import DEFAULT_PARAMS
+
+        return DEFAULT_PARAMS.with_overrides(self.overrides)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as the API shows them: every knob in force, and those set."""
+        params = self.params()
+        return {
+            "enabled": self.enabled,
+            "settings": _knobs_json({knob: getattr(params, knob) for knob in DETECTION_KNOBS}),
+            "overrides": _knobs_json(self.overrides),
+        }
+
+
+def _knobs_json(knobs: Mapping[str, Any]) -> dict[str, Any]:
+    return {knob: list(value) if isinstance(value, tuple) else value
+            for knob, value in knobs.items()}
+
+
+@dataclass(frozen=True)
 class Metric:
     """A metric: its unit, better-direction, dimensions, requirements and specs."""
 
@@ -60,6 +95,7 @@ class Metric:
     specs: tuple[Spec, ...] = ()
     source: Literal["catalog", "inline"] = "catalog"
     cadence_s: float | None = None  # expected at least this often on the default branch
+    detection: DetectionSettings = DetectionSettings()
 
     @property
     def package(self) -> str:
@@ -74,6 +110,7 @@ class Metric:
             "requirements": list(self.requirements), "tags": list(self.tags),
             "reference": dict(self.reference), "source": self.source,
             "specs": [spec.to_json() for spec in self.specs], "cadence_s": self.cadence_s,
+            "detection": self.detection.to_json(),
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,9 +28,10 @@ from harness.formats.fields import (
     problems_from,
 )
 from harness.model import Build, Measurement, Package, PullRequest, Submission
-from harness.units import UnitProblem, parse_unit
+from harness.units import UnitProblem, converter, parse_unit
 
 FiniteNumber = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+MAX_SAMPLES = 10_000  # repeated runs of one measurement
 
 
 class _Model(BaseModel):
@@ -69,7 +71,9 @@ class ExtraIn(_Model):
 
 class MeasurementIn(_Model):
     metric: Label
-    value: FiniteNumber
+    value: FiniteNumber | None = None
+    samples: list[FiniteNumber] | None = Field(default=None, min_length=1,
+                                               max_length=MAX_SAMPLES)
     unit: str | None = None
     dimensions: dict[Label, TagValue] = Field(default={}, max_length=32)
     extras: dict[Label, ExtraIn] = Field(default={}, max_length=64)
@@ -163,7 +167,7 @@ def _measurement(
                           " and not defined under `metrics`")
     if metric is None:
         return None
-    value = in_metric_unit(item.value, item.unit, metric, path, problems)
+    value, samples = _values(item, metric, path, problems)
     for key in item.dimensions:
         if key not in metric.dimensions:
             declared = ", ".join(metric.dimensions) or "none"
@@ -183,7 +187,27 @@ def _measurement(
         blobs[blob["id"]] = blob
         blob_ids = (blob["id"],)
     dimensions = series_dimensions(metric, parsed.dimensions, item.dimensions)
-    return Measurement(metric.name, value, metric.unit, dimensions, blob_ids)
+    return Measurement(metric.name, value, metric.unit, dimensions, blob_ids, samples)
+
+
+def _values(item: MeasurementIn, metric: Metric, path: str, problems: list[Problem]
+            ) -> tuple[float | None, tuple[float, ...]]:
+    """The value and samples in the metric's unit; the value defaults to the samples' mean."""
+    if item.value is None and item.samples is None:
+        problems.append(Problem(f"{path}.value", "required: give a `value` or `samples`"))
+        return None, ()
+    raw = item.samples or []
+    first = item.value if item.value is not None else raw[0]
+    if in_metric_unit(first, item.unit, metric, path, problems) is None:
+        return None, ()  # the unit's problem is said once
+    convert = converter(item.unit, metric.unit) if item.unit is not None else float
+    samples = tuple(convert(sample) for sample in raw)
+    if any(not math.isfinite(sample) for sample in samples):
+        problems.append(Problem(f"{path}.samples", "are not finite in the metric's unit"))
+        return None, ()
+    if item.value is not None:
+        return in_metric_unit(item.value, item.unit, metric, path, problems), samples
+    return math.fsum(samples) / len(samples), samples
 
 
 def _inline_metrics(definitions: list[MetricIn], catalog: Catalog) -> tuple[Metric, ...]:
