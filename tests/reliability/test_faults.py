@@ -290,12 +290,16 @@ def _busy_child(worker: CeleryWorker, sample_s: float = 0.3) -> int | None:
             return 0
         return int(fields[11]) + int(fields[12])  # utime + stime, clock ticks
 
-    before = {pid: cpu(pid) for pid in children}
-    time.sleep(sample_s)
     # an idle pool process uses no CPU at all; a judging one, even when it mostly waits
-    # for InfluxDB on a crowded machine, uses some in every 0.3 s
-    busy = [pid for pid in children if cpu(pid) - before[pid] >= 2]
-    return int(busy[0]) if busy else None
+    # for InfluxDB on a crowded machine, uses some in every 0.3 s. The big submission
+    # keeps its process busy for seconds, the steady load's small ones for a few tens of
+    # milliseconds: busy in two samples in a row is the big one.
+    busy = set(children)
+    for _ in range(2):
+        before = {pid: cpu(pid) for pid in busy}
+        time.sleep(sample_s)
+        busy = {pid for pid in busy if cpu(pid) - before[pid] >= 2}
+    return int(min(busy)) if busy else None
 
 
 def worker_logs(stack: Stack) -> str:
