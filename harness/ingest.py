@@ -207,7 +207,7 @@ def _place(key: str, measurement: Measurement, metric: Metric, params: Detection
                   and around.after.build_ids[i] == build.id for i in own)
     later = [i for i, (at, value) in enumerate(zip(around.after.times, around.after.values,
                                                    strict=True))
-             if at > time and value is not None][:params.reach + max(params.scan)]
+             if at > time and value is not None][:params.history_needed]
     point = Rows([time], [measurement.value], [result.verdict], [build.ci], [build.id],
                  [measurement.count], [measurement.spread])
     rows = before + point + around.after.pick([] if repeats else later)

@@ -2,20 +2,22 @@
 
 The per-build test compares the means of the last 6, 12 and 21 values (clipped, in units of
 the series' own noise) with the robust centre of the `window` values before them, as
-two-sample z statistics. It is stateless — a caller passes the values — yet alerts once per
+two-sample z statistics, widened for the shape of the noise those values show (a second
+runner, heavy tails). It is stateless — a caller passes the values — yet alerts once per
 excursion: the test is evaluated at every end of a series from the values up to that end
-only, and only the first end of an excursion is a regression / improvement, so the
-judgements of a series are a function of its values (`judge_series`; `judge_point` is its
-last end). A pull request's value is compared with its base branch's current level in one
-calibrated test (`compare_to_base`), with repeated samples when the builds carry them.
-Change points over a whole history come from ruptures' binary segmentation. Rationale and
-measured performance: docs/decisions.md and docs/performance.md ("Detection").
+only, only the first end of an excursion is a regression / improvement, and a test that
+holds again while the series keeps moving the same way (a drift) continues the excursion.
+So the judgements of a series are a function of its values (`judge_series`; `judge_point`
+is its last end). A pull request's value is compared with its base branch's current level
+in one calibrated test (`compare_to_base`), with repeated samples when the builds carry
+them. Change points over a whole history come from ruptures' binary segmentation; a cut
+that a steady trend explains is dropped. Rationale and measured performance:
+docs/decisions.md and docs/performance.md ("Detection").
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -31,12 +33,12 @@ Direction = Literal["regression", "improvement"]
 Values = Sequence[float] | np.ndarray
 
 _MAD_TO_SIGMA = 1.4826  # MAD of Gaussian noise × this = σ
-_HUBER = 1.5  # clipping (in σ) of the one Huber step that refines a median
-_CENTRE_VARIANCE = 1.1  # variance of that centre × n / σ² (about 95 % efficient, plus margin)
+_MEDIAN_SPREAD = 1.2533  # standard error of a median / that of a mean (Gaussian, √(π/2))
+_CENTRE_VARIANCE = 1.1  # variance of the baseline's centre × n / σ² (with margin)
 _WINSOR = 2.5  # differences are capped at this many σ (first guess) in the noise estimate
-_WINSOR_VARIANCE = (math.erf(_WINSOR / math.sqrt(2)) * (1 - _WINSOR**2) + _WINSOR**2
-                    - 2 * _WINSOR * math.exp(-_WINSOR**2 / 2) / math.sqrt(2 * math.pi))
 _DOF_PER_DIFFERENCE = 0.5  # degrees of freedom of σ per difference (correlated, winsorized)
+_TREND_Z = 3.0  # z of a slope that makes a trend (drift, change-point merging)
+_RAMP_SHIFT_Z = 2.5  # a trend with a level shift beyond it of this z is steps, not a ramp
 _TINY = 1e-12
 
 
@@ -44,10 +46,11 @@ _TINY = 1e-12
 class DetectionParams:
     """Every knob of the excursion test and of change-point search."""
 
-    window: int = 128  # baseline values, before the recent span
+    window: int = 232  # baseline values, before the recent span
     span: int = 24  # the most recent values, kept out of the baseline
     scan: tuple[int, ...] = (6, 12, 21)  # lengths of the recent windows tested (≤ span)
-    threshold: float = 3.3  # z of a recent window's mean against the baseline
+    threshold: float = 3.35  # z of a recent window's mean against the baseline
+    long_relief: float = 0.93  # the longest window's bar, relative to threshold
     persistence: int = 3  # values of that window beyond the minimum effect, at least
     clip: float = 3.0  # each standardized value is clipped to ±clip: outliers count little
     min_relative: float = 0.01  # smallest practical shift, relative to |baseline|
@@ -57,8 +60,9 @@ class DetectionParams:
     split: float = 4.0  # z of a level shift inside the baseline window that splits it
     min_level: int = 16  # values after such a shift before they alone are the baseline
     min_history: int = 20  # fewer earlier values: insufficient
+    memory: int = 96  # builds back within which an excursion holding again is the same one
     min_absolute: float = 0.0  # smallest practical shift in the metric's unit (catalog)
-    pr_threshold: float = 2.75  # z of one pull-request value against its base's level
+    pr_threshold: float = 2.5  # z of one pull-request value against its base's level
     min_segment: int = 3  # change points: the shortest segment kept
     penalty: float = 3.0  # change points: penalty = penalty × σ̂² × ln n
 
@@ -74,7 +78,7 @@ class DetectionParams:
     @property
     def history_needed(self) -> int:
         """How many earlier values `judge_point` uses; more are ignored."""
-        return self.reach + max(self.scan) - 1
+        return self.reach + max(max(self.scan) - 1, self.memory)
 
 
 DEFAULT_PARAMS = DetectionParams()
@@ -143,18 +147,42 @@ def change_points(
     penalty = params.penalty * math.log(series.size)  # in units of σ², the signal is scaled
     edges = search.fit((clipped - middle) / noise).predict(pen=penalty)
     starts = [0, *edges[:-1]]
-    while len(starts) > 1:
-        medians = [float(np.median(series[a:b])) for a, b in zip(starts, [*starts[1:], None],
-                                                                  strict=True)]
-        steps = [abs(after - before) / max(params.min_relative * abs(before),
-                                            params.min_sigmas * noise)
-                 for before, after in itertools.pairwise(medians)]
-        weakest = int(np.argmin(steps))
-        if steps[weakest] >= 1.0:
-            return [_change_point(start, before, after, better) for start, before, after
-                    in zip(starts[1:], medians, medians[1:], strict=False)]
-        del starts[weakest + 1]
-    return []
+    stops = [*edges]
+    medians = [float(np.median(series[a:b])) for a, b in zip(starts, stops, strict=True)]
+
+    def strength(i: int) -> float:  # of the cut between segments i and i + 1; ≥ 1 is kept
+        before, after = medians[i], medians[i + 1]
+        a, c, b = starts[i], starts[i + 1], stops[i + 1]
+        jump = min(abs(after - before), _jump_beyond_trend(clipped[a:c], clipped[c:b], noise))
+        return jump / max(params.min_relative * abs(before), params.min_sigmas * noise,
+                          params.min_absolute)
+
+    strengths = [strength(i) for i in range(len(starts) - 1)]
+    while strengths and min(strengths) < 1.0:  # merge the weakest cut away, then look again
+        weakest = int(np.argmin(strengths))
+        del starts[weakest + 1], stops[weakest], medians[weakest + 1], strengths[weakest]
+        medians[weakest] = float(np.median(series[starts[weakest]:stops[weakest]]))
+        for i in (weakest - 1, weakest):
+            if 0 <= i < len(strengths):
+                strengths[i] = strength(i)
+    return [_change_point(start, before, after, better) for start, before, after
+            in zip(starts[1:], medians, medians[1:], strict=False)]
+
+
+def _jump_beyond_trend(left: np.ndarray, right: np.ndarray, noise: float) -> float:
+    """The size of the jump between two adjacent segments beyond what a slope common to both
+    explains, when they share a clear slope (a steady trend cut by binary segmentation: no
+    jump); infinite otherwise (then their medians alone say how far the level moved)."""
+    centred = [part - part.mean() for part in (left, right)]
+    times = [np.arange(part.size) - (part.size - 1) / 2 for part in (left, right)]
+    spread = sum(float(t @ t) for t in times)
+    if spread <= 0:
+        return math.inf
+    slope = sum(float(t @ c) for t, c in zip(times, centred, strict=True)) / spread
+    if abs(slope) * math.sqrt(spread) < _TREND_Z * noise:
+        return math.inf
+    gap = (left.size + right.size) / 2  # between the two segments' middles
+    return abs(float(right.mean() - left.mean()) - slope * gap)
 
 
 def _change_point(index: int, before: float, after: float, better: Better) -> ChangePoint:
@@ -227,7 +255,7 @@ def judge_series(
         ends = np.arange(max(params.min_history, block - lookback),
                          min(series.size, block + BLOCK))
         tests = _tests(series, ends, params)
-        judged += [_excursion(tests, column, float(series[ends[column]]), better, params)
+        judged += [_excursion(series, ends, tests, column, better, params)
                    for column in range(block - int(ends[0]), ends.size)]
     return judged
 
@@ -250,10 +278,11 @@ def compare_to_base(
         return replace(_insufficient(recent, float(value), params), test="base",
                        threshold=params.pr_threshold)
     base = recent[None, -params.window:]
+    middle = _nan_median(base)
     noise = np.maximum(_row_noise(recent[None, -params.noise_window:]),
-                       np.maximum(params.noise_floor * np.abs(_nan_median(base)), _TINY))
-    kept, counts = _current_level(base, np.array([base.shape[1]]), noise, params)
-    baseline = float(_robust_centre(kept, counts, noise)[0])
+                       np.maximum(params.noise_floor * np.abs(middle), _TINY))
+    kept, counts, middle = _current_level(base, np.array([base.shape[1]]), middle, noise, params)
+    baseline = float(_robust_centre(kept, counts, middle, noise, params.clip)[0])
     sigma = float(noise[0])
     if base_count > 1 and base_spread > 0:  # the samples tell the within-build noise
         within = base_spread * base_spread * (1.0 / max(count, 1) - 1.0 / base_count)
@@ -275,12 +304,15 @@ def compare_to_base(
     )
 
 
-def _excursion(tests: _Tests, column: int, value: float, better: Better,
-               params: DetectionParams) -> Excursion:
+def _excursion(series: np.ndarray, ends: np.ndarray, tests: _Tests, column: int,
+               better: Better, params: DetectionParams) -> Excursion:
     """The judgement at one end of evaluated tests; score, onset and decision all describe
     the one direction that decides (the fired one, else the direction of the change)."""
     worse = 0 if better == "lower" else 1  # row 0 of the tests looks upwards, row 1 downwards
-    fired = [_fires(tests, row, column) for row in (0, 1)]
+    fired = [_fires(tests, row, column) and not _continues(series, ends, tests, column, row,
+                                                           params)
+             for row in (0, 1)]
+    value = float(series[ends[column]])
     scores = tests.score[:, column]
     baseline = float(tests.baseline[column])
     change = value - baseline
@@ -293,7 +325,8 @@ def _excursion(tests: _Tests, column: int, value: float, better: Better,
         row = 0 if change >= 0 else 1
     level = float(scores[row]) if decision != "ok" else max(float(scores[row]), 0.0)
     score = level if row == worse else -level
-    started = _onset(tests, row, column) if level > 0 else 0
+    started = (_onset(series[:int(ends[column]) + 1], row, baseline, float(tests.noise[column]),
+                      params) if level > 0 else 0)
     return Excursion(
         baseline=baseline, noise=float(tests.noise[column]), change=change,
         relative_change=change / abs(baseline) if baseline else None, score=score,
@@ -310,7 +343,6 @@ class _Tests:
     score: np.ndarray  # [direction (up, down), end]: z of the most telling recent window
     holds: np.ndarray  # [direction, end]: an excursion (score ≥ threshold, large enough)
     size: np.ndarray  # [direction, end]: length of that window
-    z: np.ndarray  # [end, span]: standardized, clipped recent values
 
 
 def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Tests:
@@ -331,10 +363,11 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     stretch = before(length, params.noise_window)
     tail = before(length, params.span)
     tail = np.where(np.arange(params.span) >= params.span - span_len[:, None], tail, np.nan)
+    middle = _nan_median(base)
     noise = np.maximum(_row_noise(stretch),
-                       np.maximum(params.noise_floor * np.abs(_nan_median(base)), _TINY))
-    base, base_len = _current_level(base, base_len, noise, params)
-    baseline = _robust_centre(base, base_len, noise)
+                       np.maximum(params.noise_floor * np.abs(middle), _TINY))
+    base, base_len, middle = _current_level(base, base_len, middle, noise, params)
+    baseline = _robust_centre(base, base_len, middle, noise, params.clip)
     sign = np.array([1.0, -1.0])[:, None, None]
     z = _clipped((tail - baseline[:, None]) / noise[:, None], params.clip)
     pushed = np.where(np.isnan(z), 0.0, sign * z[None])
@@ -343,10 +376,14 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     usable = windows[None, :] <= span_len[:, None]  # [end, window]
     spread = np.sqrt(1.0 / windows[None, :] + _CENTRE_VARIANCE / base_len[:, None])
     means = totals[:, :, windows - 1] / windows  # [row, end, window], in σ
+    # each window's bar; a score is in units of the common threshold, so ≥ threshold decides
+    bars = np.where(windows == windows[-1], params.long_relief, 1.0) * params.threshold
     # σ is itself estimated: widen like a Student t (Cornish-Fisher) for its few differences
     freedom = _DOF_PER_DIFFERENCE * (np.minimum(length, params.noise_window) - 1)
     widen = 1.0 + (params.threshold**2 + 1.0) / (4.0 * freedom)
-    stats = np.where(usable, means / (spread * widen[:, None]), -np.inf)
+    shape = _shape_widening(base, base_len, baseline, noise, windows, bars, params.clip)
+    stats = np.where(usable, means / (spread * widen[:, None] * shape) * (params.threshold / bars),
+                     -np.inf)
     score = np.max(stats, axis=2)
     size = np.where(np.isfinite(score), windows[np.argmax(stats, axis=2)], 0)
     # practical significance, in the series' unit (unclipped: σ may be tiny or floored)
@@ -358,20 +395,54 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     holds = ((score >= params.threshold) & (level >= effect[..., 0])
              & (beyond >= params.persistence))
     return _Tests(baseline=baseline, noise=noise, score=np.where(size > 0, score, 0.0),
-                  holds=holds, size=size, z=z)
+                  holds=holds, size=size)
 
 
-def _current_level(base: np.ndarray, counts: np.ndarray, noise: np.ndarray,
-                   params: DetectionParams) -> tuple[np.ndarray, np.ndarray]:
-    """The baseline values of the current level: after a clear shift inside the window.
+def _shape_widening(kept: np.ndarray, counts: np.ndarray, baseline: np.ndarray,
+                    noise: np.ndarray, windows: np.ndarray, bars: np.ndarray, clip: float
+                    ) -> np.ndarray:
+    """How much wider than on Gaussian noise each recent window's mean spreads [direction,
+    end, window], ≥ 1, from the baseline's clipped values: their variance where above a
+    Gaussian's (a second runner that σ from differences half discounts, a rhythm), and a
+    Cornish-Fisher shift of each bar for their skewness and kurtosis (a rarer runner makes
+    upward runs likelier, heavy tails both ways)."""
+    present = ~np.isnan(kept)
+    number = np.maximum(counts, 1)
+    z = np.where(present, _clipped((kept - baseline[:, None]) / noise[:, None], clip), 0.0)
+    centred = np.where(present, z - (np.sum(z, axis=1) / number)[:, None], 0.0)
+    square = centred * centred
+    variance = np.maximum(np.sum(square, axis=1) / number, _TINY)
+    skewness = np.sum(square * centred, axis=1) / number / variance**1.5
+    kurtosis = np.sum(square * square, axis=1) / number / variance**2 - 3.0
+    scale = np.sqrt(np.maximum(1.0, variance / _clipped_variance(clip)))
+    # skewness and excess kurtosis of a window's mean: /√m and /m; the sign turns with the row
+    k1 = np.array([1.0, -1.0])[:, None, None] * (skewness[:, None] / np.sqrt(windows))[None]
+    k2 = kurtosis[:, None] / windows
+    t = bars
+    shifted = 1.0 + (((t * t - 1) / (6 * t)) * k1 + ((t * t - 3) / 24) * k2
+                     - ((2 * t * t - 5) / 36) * k1 * k1)
+    return scale[None, :, None] * np.maximum(1.0, shifted)
+
+
+def _clipped_variance(bound: float) -> float:
+    """Variance of a standard normal value clipped to ±bound."""
+    return (math.erf(bound / math.sqrt(2)) * (1 - bound**2) + bound**2
+            - 2 * bound * math.exp(-bound**2 / 2) / math.sqrt(2 * math.pi))
+
+
+def _current_level(base: np.ndarray, counts: np.ndarray, middle: np.ndarray,
+                   noise: np.ndarray, params: DetectionParams
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The baseline values of the current level: after a clear shift inside the window,
+    with their number and median (`middle` is the median of each whole row).
 
     A level that moved inside the baseline window is, once `min_level` values long, the
     baseline on its own (so the test forgets an old excursion at once instead of slowly);
     until then the values before the shift are.
     """
-    middle = _nan_median(base)
-    values = np.nan_to_num(_clipped((base - middle[:, None]) / noise[:, None], params.clip))
     present = ~np.isnan(base)
+    values = np.where(present, _clipped((base - middle[:, None]) / noise[:, None], params.clip),
+                      0.0)
     sums = np.cumsum(values[:, ::-1], axis=1)[:, ::-1]  # sums of the last n values
     counts_after = np.cumsum(present[:, ::-1], axis=1)[:, ::-1]
     cuts = np.arange(params.min_level // 2, base.shape[1], params.min_level // 2)  # columns
@@ -388,14 +459,18 @@ def _current_level(base: np.ndarray, counts: np.ndarray, noise: np.ndarray,
     columns = np.arange(base.shape[1])[None, :]
     keep = np.where(keep_later[:, None], columns >= cut[:, None], columns < cut[:, None])
     kept = np.where(shifted[:, None] & ~keep, np.nan, base)
-    return kept, np.sum(~np.isnan(kept), axis=1)
+    if shifted.any():
+        middle = np.where(shifted, _nan_median(kept), middle)
+    return kept, np.sum(~np.isnan(kept), axis=1), middle
 
 
-def _robust_centre(rows: np.ndarray, counts: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """Median of each NaN-padded row refined by one Huber step (nearly a mean's efficiency)."""
-    middle = _nan_median(rows)
+def _robust_centre(rows: np.ndarray, counts: np.ndarray, middle: np.ndarray, noise: np.ndarray,
+                   bound: float) -> np.ndarray:
+    """The median of each NaN-padded row refined by one Huber step clipped at ±bound σ: with
+    the recent values' own clip, both sides of the test estimate the same location even
+    when the noise is skewed (a second, rarer runner), where a tighter step sits below it."""
     scale = np.maximum(noise, _TINY)[:, None]
-    pull = _clipped((rows - middle[:, None]) / scale, _HUBER)
+    pull = _clipped((rows - middle[:, None]) / scale, bound)
     # NaN pads short rows at the front and `_current_level` drops either end of a row
     total = np.nansum if np.isnan(rows).any() else np.sum
     return middle + scale[:, 0] * total(pull, axis=1) / np.maximum(counts, 1)
@@ -414,19 +489,91 @@ def _fires(tests: _Tests, row: int, column: int) -> bool:
     return bool(holds[column] and not holds[earliest:column].any())
 
 
+def _continues(series: np.ndarray, ends: np.ndarray, tests: _Tests, column: int, row: int,
+               params: DetectionParams) -> bool:
+    """Whether an excursion firing at this end continues one the series is still moving
+    with, so that it was alerted already: the test held the same way within `memory`
+    builds, this excursion had begun by then and is no new step on top of it, or the
+    series has been on a steady ramp that way both now and `memory` builds ago (a drift
+    whose test pauses longer). Ends not evaluated yet (before the block; in `judge_point`,
+    all but the last 21) are evaluated here: rarely, only when a test fires."""
+    end = int(ends[column])
+    first = max(params.min_history, end - params.memory)
+    last = end - int(tests.size[row, column])  # later ends are `_fires`' own
+    if last < first:
+        return False
+    known = int(ends[0])
+    picked = np.arange(max(first, known), last + 1) - known
+    holds, baselines = tests.holds[row, picked], tests.baseline[picked]
+    if first < known:
+        earlier = _tests(series, np.arange(first, min(known, last + 1)), params)
+        holds = np.concatenate([earlier.holds[row], holds])
+        baselines = np.concatenate([earlier.baseline, baselines])
+    noise = float(tests.noise[column])
+    held = np.nonzero(holds)[0]
+    if held.size:
+        last_held = first + int(held[-1])
+        began = end - _onset(series[:end + 1], row, float(baselines[held[-1]]), noise, params)
+        if began <= last_held and not _stepped(series, row, end, int(tests.size[row, column]),
+                                               float(tests.baseline[column]), noise, params):
+            return True
+    if first != end - params.memory:
+        return False
+    return all(_ramps(series[:stop], row, noise, params) for stop in (end + 1, first + 1))
+
+
+def _stepped(series: np.ndarray, row: int, end: int, size: int, baseline: float, noise: float,
+             params: DetectionParams) -> bool:
+    """Whether the window firing at end (size values) is a new step from a level the series
+    had settled at: the median of the `max(scan)` values just before it sits at the
+    baseline (within two standard errors) and the window's median stands far beyond it the
+    firing way (z ≥ twice the threshold: the firing window is the extreme one, and a
+    drift's pause can look settled). Medians, not clipped means: a step may be any size."""
+    window = max(params.scan)
+    sign = 1.0 if row == 0 else -1.0
+    level = [sign * (float(np.median(series[max(0, stop + 1 - width):stop + 1])) - baseline)
+             / noise for stop, width in ((end, size), (end - size, window))]
+    settled = level[1] < 2.0 * _MEDIAN_SPREAD / math.sqrt(window)
+    return settled and (level[0] - level[1] >= 2 * params.threshold * _MEDIAN_SPREAD
+                        * math.sqrt(1 / size + 1 / window))
+
+
+def _onset(values: np.ndarray, row: int, baseline: float, noise: float,
+           params: DetectionParams) -> int:
+    """Builds back where an excursion from baseline began, looking back up to `memory` +
+    `span` values (a drift began before the recent span): the start of the most telling
+    suffix."""
+    recent = values[-(params.memory + params.span):]
+    pushed = (1.0 if row == 0 else -1.0) * _clipped((recent - baseline) / noise, params.clip)
+    suffix = np.cumsum(pushed[::-1])
+    return int(np.argmax(suffix / np.sqrt(np.arange(1, suffix.size + 1))))
+
+
+def _ramps(values: np.ndarray, row: int, noise: float, params: DetectionParams) -> bool:
+    """Whether the last `window` values move steadily one way (row 0 up, 1 down): a slope of
+    z ≥ 3, and beyond that line no shift between two levels (z < 2.5; a staircase of
+    steps is not a ramp)."""
+    if values.size < params.window:
+        return False
+    recent = values[-params.window:]
+    pushed = (1.0 if row == 0 else -1.0) * _clipped((recent - np.median(recent)) / noise,
+                                                    params.clip)
+    size = pushed.size
+    time = np.arange(size) - (size - 1) / 2
+    slope = float(time @ pushed) / float(time @ time)
+    if slope * math.sqrt(float(time @ time)) < _TREND_Z:
+        return False
+    rest = pushed - pushed.mean() - slope * time
+    sums = np.cumsum(rest)[:-1]  # a step after k values explains sums² n / (k (n − k))
+    before = np.arange(1, size)
+    return float(np.max(sums * sums * size / (before * (size - before)))) < _RAMP_SHIFT_Z**2
+
+
 def _minimum_effect(baseline: np.ndarray, noise: np.ndarray, params: DetectionParams
                     ) -> np.ndarray:
     """The smallest shift of the level that matters."""
     return np.maximum(np.maximum(params.min_relative * np.abs(baseline),
                                  params.min_sigmas * noise), params.min_absolute)
-
-
-def _onset(tests: _Tests, row: int, column: int) -> int:
-    """Builds back where the current excursion began: the start of the most telling suffix."""
-    pushed = (1.0 if row == 0 else -1.0) * tests.z[column]
-    pushed = pushed[~np.isnan(pushed)]
-    suffix = np.cumsum(pushed[::-1])  # sums of the last 1, 2, … values
-    return int(np.argmax(suffix / np.sqrt(np.arange(1, suffix.size + 1))))
 
 
 def _nan_median(rows: np.ndarray) -> np.ndarray:
@@ -453,7 +600,7 @@ def _row_noise(rows: np.ndarray) -> np.ndarray:
     rough = np.where(rough > 0, rough, fallback)
     # one winsorized-RMS step: nearly the efficiency of a standard deviation, still robust
     capped = np.minimum(deviations, _WINSOR * rough[:, None])
-    return np.sqrt(total(capped * capped, axis=1) / count / _WINSOR_VARIANCE / 2)
+    return np.sqrt(total(capped * capped, axis=1) / count / _clipped_variance(_WINSOR) / 2)
 
 
 def _insufficient(recent: np.ndarray, value: float, params: DetectionParams) -> Excursion:

@@ -219,3 +219,92 @@ def test_samples_make_a_small_shift_conclusive() -> None:
                                 base_spread=1.4)
     assert with_samples.decision == "regression"
     assert one_value.decision == "ok"
+
+
+# Series real CI produces: no alert but the one a real change deserves.
+
+def quiet_alerts(series: list[np.ndarray]) -> int:
+    """Alerts of the production rule over several series."""
+    return sum(len(alerts(judge_series(values, "lower"))) for values in series)
+
+
+def with_outliers(n: int, seed: int) -> np.ndarray:
+    """Gaussian noise (σ 1 around 100) with 1 % outliers of 5–15σ, either sign."""
+    rng = np.random.default_rng(seed)
+    values = 100 + rng.standard_normal(n)
+    hit = rng.random(n) < 0.01
+    values[hit] += rng.uniform(5, 15, hit.sum()) * rng.choice([-1, 1], hit.sum())
+    return values
+
+
+def test_noise_with_outliers_alerts_at_most_once_per_thousand_builds() -> None:
+    assert quiet_alerts([with_outliers(2000, seed) for seed in range(5)]) <= 10
+
+
+def test_heavy_tails_alert_at_most_once_per_thousand_builds() -> None:
+    series = [100 + np.random.default_rng(seed).standard_t(3, 2000) for seed in range(5)]
+    assert quiet_alerts(series) <= 10
+
+
+def test_a_count_that_rarely_moves_by_one_never_alerts() -> None:
+    rng = np.random.default_rng(8)
+    moves = (rng.random(3000) < 1 / 50) * rng.choice([-1.0, 1.0], 3000)
+    count = 1203.0 + np.cumsum(moves)
+    assert set(np.diff(count)) == {-1.0, 0.0, 1.0}
+    assert quiet_alerts([count]) == 0
+
+
+def test_two_runner_types_at_random_alert_at_most_once_per_thousand_builds() -> None:
+    series = []
+    for seed, gap in enumerate((3.0, 4.0, 5.0, 6.0, 6.0)):  # Δ in σ of each runner's noise
+        rng = np.random.default_rng(20 + seed)
+        second = rng.random(2000) < 0.3  # 70/30, chosen at random per build
+        series.append(100 + rng.standard_normal(2000) + gap * second)
+    assert quiet_alerts(series) <= 10
+
+
+def test_a_weekly_rhythm_does_not_alert() -> None:
+    series = [100 + np.random.default_rng(30 + seed).standard_normal(2000)
+              + 2.0 * (np.arange(2000) % 7 >= 5) for seed in range(3)]
+    assert quiet_alerts(series) <= 2
+
+
+@pytest.mark.parametrize(("slope", "seed"), [(0.02, 40), (0.02, 41), (0.05, 42)])
+def test_a_steady_drift_is_one_regression_started_near_its_start(slope: float,
+                                                                 seed: int) -> None:
+    values = list(noise(900, seed=seed))
+    drifting = [v + slope * max(0, i - 199) for i, v in enumerate(values)]  # from build 200
+    found = alerts(judge_series(drifting, "lower"))
+    assert len(found) == 1
+    index, decision, started = found[0]
+    assert decision == "regression"
+    assert 200 <= started <= 240 and index < 300
+
+
+def test_judging_a_drift_whole_is_judging_it_build_by_build() -> None:
+    values = [v + 0.01 * max(0, i - 100) for i, v in enumerate(with_outliers(650, seed=7))]
+    assert judge_series(values, "lower") == judged(values)
+
+
+def test_change_points_do_not_cut_a_steady_trend() -> None:
+    rng = np.random.default_rng(50)
+    for slope in (0.01, 0.05, 0.2):
+        assert change_points(100 + slope * np.arange(2000) + rng.standard_normal(2000),
+                             "lower") == []
+    assert change_points(np.arange(1.0, 501.0), "lower") == []  # a count of builds
+
+
+def test_change_points_do_not_cut_values_alternating_between_two_levels() -> None:
+    rng = np.random.default_rng(51)
+    strict = 100 + 4.0 * (np.arange(2000) % 2) + rng.standard_normal(2000)  # A, B, A, B
+    random = 100 + 4.5 * (rng.random(2000) < 0.3) + rng.standard_normal(2000)
+    assert change_points(strict, "lower") == []
+    assert change_points(random, "lower") == []
+
+
+def test_change_points_find_a_step_on_a_trend() -> None:
+    rng = np.random.default_rng(52)
+    values = 100 + 0.02 * np.arange(1000) + rng.standard_normal(1000)
+    values[600:] += 4.0
+    assert [(abs(c.index - 600) <= 2, c.direction) for c in change_points(values, "lower")] == [
+        (True, "regression")]
