@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
 import requests
@@ -248,7 +249,7 @@ def test_unreachable_harness_exits_4(
 def test_live_posting_backfill_and_replay_give_the_same_alert(
         web: str, client: Any, system: InfluxStore, tmp_path: Path, redis_client: redis.Redis,
         capsys: pytest.CaptureFixture[str]) -> None:
-    values = [45.0 + 0.3 * ((index * 7) % 5 - 2) for index in range(30)]
+    values = list(45.0 + 0.4 * np.random.default_rng(4).standard_normal(30))
     values[22:] = [value + 3.0 for value in values[22:]]  # +3 s from b022 on
     start = datetime(2026, 6, 1, 3, tzinfo=UTC)
     documents = [{"build": {"ci": "jenkins", "id": f"b{index:03d}", "branch": "main",
