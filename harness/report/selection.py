@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from werkzeug.datastructures import MultiDict
+from typing import Protocol
 
 from harness.catalog import Catalog
 from harness.errors import InvalidInput, Problem
@@ -15,6 +14,16 @@ from harness.report.model import Report
 from harness.store import EARLIEST, LATEST, InfluxStore
 
 MAX_BUILDS = 100
+
+
+class QueryArgs(Protocol):
+    """Query arguments with repeatable keys (what werkzeug's MultiDict offers)."""
+
+    def get(self, key: str) -> str | None:
+        """The first value of a key, or None."""
+
+    def getlist(self, key: str) -> list[str]:
+        """Every value of a key."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,7 @@ class Selection:
                               self.until, self.name)
 
 
-def parse_selection(args: MultiDict[str, str]) -> Selection:
+def parse_selection(args: QueryArgs) -> Selection:
     """`build=ci/id` (repeatable) or `branch=` with `until=`; `name=` labels the report.
     Raises InvalidInput naming each bad argument."""
     problems: list[Problem] = []
