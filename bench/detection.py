@@ -19,10 +19,10 @@ from functools import partial
 import numpy as np
 
 from bench.report import write_section
+from harness.changepoints import change_points
 from harness.regress import (
     DEFAULT_PARAMS,
     DetectionParams,
-    change_points,
     compare_to_base,
     judge_point,
     judge_series,

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from statistics import median_low
 from typing import Any
 
 from influxdb_client.client.write.point import Point
@@ -120,8 +121,8 @@ def _judge_pull_request(
             excursion = compare_to_base(
                 [value for value in rows.values if value is not None], measurement.value,
                 metric.better, params, count=measurement.count, spread=measurement.spread,
-                base_count=_median([rows.counts[i] for i in sampled], 1),
-                base_spread=_median([rows.spreads[i] for i in sampled], 0.0))
+                base_count=median_low([rows.counts[i] for i in sampled] or [1]),
+                base_spread=median_low([rows.spreads[i] for i in sampled] or [0.0]))
             result = replace(result, excursion=excursion.to_json())
         judged.append(result)
     return _store(submission, judged, [], [], store, registry, tails)
@@ -172,7 +173,7 @@ def _judge_series(
             if one.late:
                 provisional.update(alert.id for alert in found_here)
     for one, excursions in series:
-        rewritten += _rejudged_points(one, excursions)
+        rewritten += _rejudged_points(one, excursions, build.branch)
     current = {alert.id: alert for alert in known if _noticed(alert) >= time}
     alerts = _with_changes(alerts, submission, store)
     found = {alert.id for alert in alerts}
@@ -258,7 +259,8 @@ def _build_ref(rows: Rows, position: int, own: int, submission: Submission,
     return replace(ref, url=record.get("build_url"), commit=record.get("commit"))
 
 
-def _rejudged_points(one: _Series, excursions: Sequence[Excursion | None]) -> list[Point]:
+def _rejudged_points(one: _Series, excursions: Sequence[Excursion | None], branch: str
+                     ) -> list[Point]:
     """The later points' judgements, written over what they were judged when they came."""
     points = []
     for offset in range(1, one.last - one.first + 1):
@@ -266,7 +268,7 @@ def _rejudged_points(one: _Series, excursions: Sequence[Excursion | None]) -> li
         if excursion is None:
             continue
         point = (Point(RESULTS).tag("metric", one.measurement.metric)
-                 .tag("branch", _branch(one.key)))
+                 .tag("branch", branch))
         for name, value in sorted(one.measurement.dimensions.items()):
             point = point.tag(name, value)
         point = (point.field("baseline", float(excursion.baseline))
@@ -354,17 +356,6 @@ def _restarts(alerts: Sequence[Alert]) -> dict[str, int]:
 
 def _json(excursion: Excursion | None) -> dict[str, Any] | None:
     return excursion.to_json() if excursion is not None else None
-
-
-def _branch(key: str) -> str:
-    return key.rsplit("|", 1)[-1]
-
-
-def _median(values: Sequence[float], default: Any) -> Any:
-    if not values:
-        return default
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from harness.alert_log import AlertLog
 from harness.alerts import Alert, alert_id, series_key
 from harness.catalog import Catalog, Metric
-from harness.regress import change_points
+from harness.changepoints import change_points
 from harness.store import RESULTS, InfluxStore, dimensions_of, point_time
 
 NEAR_EXCURSION_BUILDS = 3

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.post import JOBS_PATH, NONE, prepare
+from harness.gate import NONE
+from harness.post import JOBS_PATH, prepare
 from tests.conftest import CHECKOUT, INGEST_SECRET
 from tests.http_stub import JsonHandler, serving
 

@@ -7,13 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from harness.changepoints import ChangePoint, change_points
 from harness.regress import (
     DEFAULT_PARAMS,
     Better,
-    ChangePoint,
     DetectionParams,
     Excursion,
-    change_points,
     compare_to_base,
     judge_point,
     judge_series,
