@@ -301,10 +301,10 @@ def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Name
         _say(f"--fail-on {gate}: {failure}")
     if gates:
         line = gate_line(gates, failures)
-        print(line)
+        print(f"\n{line}")
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as summary_file:
-                summary_file.write(line + "\n")
+                summary_file.write(f"\n{line}\n")
     return GATE_FAILED if failures else OK
 
 
