@@ -326,3 +326,39 @@ class GunicornServer(_ProjectProcess):
     def is_ready(self) -> bool:
         """Tell whether GET /healthz gets any HTTP answer."""
         return _http_status(f"{self.url}/healthz") is not None
+
+
+class ProcfileProcess(_ProjectProcess):
+    """One line of the project's Procfile, run exactly as written (`sh -c`, its `exec`
+    making the shell's PID the server's), with the settings a user gives it in env."""
+
+    READY = {"web": "Listening at", "worker": "ready.", "beat": "beat: Starting"}
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path,
+                 procfile: Path = PROJECT_ROOT / "Procfile") -> None:
+        lines = dict(line.split(":", 1) for line in procfile.read_text().splitlines()
+                     if line.strip() and not line.startswith("#"))
+        if name not in lines:
+            raise KeyError(f"{procfile} has no {name!r} line")
+        super().__init__(env, Path(log_dir) / f"{name}-{uuid.uuid4().hex[:10]}.log", None)
+        self.name, self.line = name, lines[name].strip()
+        self.port = free_port() if name == "web" else None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the web line."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        """Return `sh -c LINE`."""
+        return ["sh", "-c", self.line]
+
+    def extra_env(self) -> dict[str, str]:
+        """Return the settings, the venv's programs first on PATH and the web's PORT."""
+        path = os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")])
+        port = {"PORT": str(self.port)} if self.port else {}
+        return {**super().extra_env(), "PATH": path, **port}
+
+    def is_ready(self) -> bool:
+        """Tell whether the log of this start shows the line's ready marker."""
+        return self.READY.get(self.name, "") in self.new_output()

@@ -17,6 +17,7 @@ from harness.catalog import Catalog, load_catalog
 from harness.registry import Registry
 from harness.settings import Settings
 from harness.store import InfluxStore
+from workers.broker import TRANSPORT
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,16 @@ PROCESS_SUBMISSION = "workers.tasks.process_submission"
 REQUEUE_LOST = "workers.tasks.requeue_lost"
 # A submission queued this long ago that Redis holds nowhere is taken for lost.
 LOST_AFTER_S = 30
-# The longest wait before a task's next retry, in seconds (less when the broker's
-# visibility timeout is short: see retry_later).
-RETRY_BACKOFF_MAX_S = 300
+# The longest wait before a task's next retry, in seconds: short, so that the backlog of an
+# outage drains within seconds of the service answering again (docs/decisions.md).
+RETRY_BACKOFF_MAX_S = 8
 # Alerts found on builds that came late wait this long before Slack hears of them: the
 # rest of a burst or backfill may still withdraw them (docs/decisions.md).
 LATE_ALERT_GRACE_S = 20
 NOTIFY_ALERT = "workers.notify.notify_alert"
 NOTIFY_GROUP = "workers.notify.notify_group"
+# Retention tiers: the nightly delete of expired points of other branches (harness.retention).
+EXPIRE_BRANCH_POINTS = "workers.maintenance.expire_branch_points"
 
 
 class WorkerContext:
@@ -71,7 +74,9 @@ class WorkerContext:
 
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for these settings, with the harness's delivery guarantees."""
-    app = Celery("harness", broker=settings.broker_url, include=["workers.tasks", "workers.notify"])
+    app = Celery("harness", broker=settings.broker_url,
+                 include=["workers.tasks", "workers.notify", "workers.leases",
+                          "workers.maintenance"])
     timeout = settings.broker_visibility_timeout
     app.conf.update(
         task_serializer="json",
@@ -82,8 +87,11 @@ def create_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=3,
+        # kombu's Redis transport, made to survive a broker restart (workers/broker.py)
+        broker_transport=TRANSPORT,
         broker_transport_options={
-            # Work a crashed worker held comes back after this; see docs/reliability.md.
+            # Work a crashed worker held comes back within seconds through its missing
+            # lease (workers/leases.py); this is the last resort. See docs/reliability.md.
             "visibility_timeout": timeout,
             # Look for such work every tenth of the timeout (at most every 10 s), not
             # only every 100 s as kombu does by default.
@@ -98,6 +106,8 @@ def create_celery(settings: Settings) -> Celery:
             "missing-data": {"task": "workers.tasks.check_missing", "schedule": 3600.0},
             "change-points": {"task": "workers.tasks.scan_change_points",
                               "schedule": crontab(hour=6, minute=0)},
+            "branch-retention": {"task": EXPIRE_BRANCH_POINTS,
+                                 "schedule": crontab(hour=5, minute=0)},
         },
         enable_utc=True,
     )
