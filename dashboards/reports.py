@@ -26,7 +26,7 @@ bp = Blueprint("dash_reports", __name__)
 def of_build(ci: str, build_id: str) -> ResponseReturnValue:
     """The report of one build."""
     ctx = context()
-    report = build_report_of(ctx.store, ctx.catalog, ci, build_id)
+    report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention())
     api = f"/api/v1/report/{quote(ci, safe='')}/{quote(build_id, safe='')}"
     return _page(report, api, [("Overview", "/dash/"),
                                (f"{ci} / {build_id}", build_url(ci, build_id)),
@@ -38,7 +38,7 @@ def of_release() -> ResponseReturnValue:
     """The report of a named set of builds, or of the latest build of each dataset."""
     selection = parse_selection(request.args)
     ctx = context()
-    report = selection.report(ctx.store, ctx.catalog)
+    report = selection.report(ctx.store, ctx.catalog, ctx.retention())
     query = request.query_string.decode()
     return _page(report, "/api/v1/report" + (f"?{query}" if query else ""),
                  [("Overview", "/dash/"), ("Verification report", None)])

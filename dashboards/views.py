@@ -19,7 +19,7 @@ from dashboards.page import embed, page
 from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
 from harness.alert_log import AlertLog
 from harness.alerts import Alert, series_key
-from harness.api.context import context
+from harness.api.context import WebContext, context
 from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
 from harness.errors import InvalidInput, NotFound, Problem
@@ -31,6 +31,7 @@ from harness.links import (
     release_report_url,
     report_url,
 )
+from harness.retention import Retention
 from harness.store import dimensions_of, point_time
 from harness.verify import margin_to
 
@@ -159,6 +160,7 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
     plot = margins_figure(margins, "Margin of each result to its design spec") if margins else None
     return page("build.html", [("Overview", "/dash/"), (f"{ci} / {build_id}", None)],
                 record=record, time=point_time(record["time"]), results=results,
+                expired=_expired_notice(ctx.retention(), record, bool(results)),
                 changes=changes, alerts=alerts, plot=embed(plot),
                 packages=json.loads(record["packages"]),
                 previous=previous, previous_link=build_url(previous["ci"], previous["build_id"])
@@ -194,9 +196,10 @@ def alert(alert_id: str) -> ResponseReturnValue:
         title=f"{found.kind}: {metric.name} · {_label(found.dimensions)} · {found.branch}",
     ) if rows else None
     series_link = metric_url(metric.name, found.dimensions, found.branch)
+    expired = _build_expired(ctx, found.build_ci, found.build_id)
     return page("alert.html", [("Overview", "/dash/"), ("Alerts", "/dash/alerts"),
                                (found.kind + " " + found.id[:8], None)],
-                alert=found, plot=embed(plot), series_link=series_link,
+                alert=found, plot=embed(plot), series_link=series_link, expired=expired,
                 build_link=build_url(found.build_ci, found.build_id))
 
 
@@ -280,6 +283,22 @@ def _deviation(row: Mapping[str, Any]) -> str:
     if row.get("score") is not None:
         text += f", z = {row['score']:+.1f}"
     return text + (f", {row['decision']}" if row.get("decision") else "")
+
+
+def _build_expired(ctx: WebContext, ci: str, build_id: str) -> str | None:
+    """The notice of a build (an alert's) whose points the branch retention deleted."""
+    retention = ctx.retention()
+    record = ctx.store.build_record(ci, build_id)
+    if record is None or not retention.has_expired(record):
+        return None
+    return _expired_notice(retention, record, bool(ctx.store.build_results(record)))
+
+
+def _expired_notice(retention: Retention, record: Mapping[str, Any], has_results: bool
+                    ) -> str | None:
+    """What a page says of a build whose points the branch retention deleted, else None."""
+    expired = retention.expired_json(record, has_results)
+    return str(expired["message"]) if expired else None
 
 
 def _marker(found: Alert) -> Marker:

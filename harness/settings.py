@@ -15,6 +15,7 @@ from harness.errors import SettingsError
 CHECKOUT = Path(__file__).resolve().parent.parent
 SCOPES = frozenset({"ingest", "triage", "admin"})
 MIN_SECRET = 16  # characters of a token secret
+MAX_RETENTION_DAYS = 36_525  # a century: beyond it a cutoff leaves what InfluxDB can store
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Settings:
     influxdb_database: str = "harness"
     influxdb_username: str = ""
     influxdb_password: str = field(default="", repr=False)
+    # host:port of influxd's RPC service (`bind-address`), used by `influxd backup/restore`;
+    # None: the HTTP URL's host with InfluxDB's default port 8088 (`influxdb_rpc_address`)
+    influxdb_backup_address: str | None = None
     metrics_dir: Path = CHECKOUT / "metrics"
     blob_dir: Path = CHECKOUT / "var" / "blobs"
     api_tokens: tuple[Token, ...] = ()
@@ -51,6 +55,9 @@ class Settings:
     broker_visibility_timeout: int = 900
     # Queued tasks beyond which ingest answers 503 + Retry-After instead of queueing more.
     max_queue_depth: int = 50_000
+    # Days the points of branches other than the catalog's default branch (and of pull
+    # requests) are kept; the default branch's are kept forever (harness.retention).
+    branch_retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +75,8 @@ class Settings:
             values["influxdb_url"] = _url("HARNESS_INFLUXDB_URL", v, {"http", "https"}).rstrip("/")
         if (v := get("HARNESS_INFLUXDB_DATABASE")) is not None:
             values["influxdb_database"] = _database_name(v)
+        if (v := get("HARNESS_INFLUXDB_BACKUP_ADDRESS")) is not None:
+            values["influxdb_backup_address"] = _host_port("HARNESS_INFLUXDB_BACKUP_ADDRESS", v)
         if (v := get("HARNESS_INFLUXDB_USERNAME")) is not None:
             values["influxdb_username"] = v
         if (v := get("HARNESS_INFLUXDB_PASSWORD")) is not None:
@@ -91,7 +100,17 @@ class Settings:
                 "HARNESS_BROKER_VISIBILITY_TIMEOUT", v)
         if (v := get("HARNESS_MAX_QUEUE_DEPTH")) is not None:
             values["max_queue_depth"] = _positive_int("HARNESS_MAX_QUEUE_DEPTH", v)
+        if (v := get("HARNESS_BRANCH_RETENTION_DAYS")) is not None:
+            values["branch_retention_days"] = _retention_days(v)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def influxdb_rpc_address(self) -> str:
+        """host:port of influxd's backup/restore RPC service."""
+        if self.influxdb_backup_address:
+            return self.influxdb_backup_address
+        host = urlsplit(self.influxdb_url).hostname or "127.0.0.1"
+        return f"[{host}]:8088" if ":" in host else f"{host}:8088"
 
     def token_for(self, secret: str) -> Token | None:
         """The token whose secret this is, compared by hash in constant time."""
@@ -151,6 +170,17 @@ def _url(name: str, value: str, schemes: set[str]) -> str:
     return value
 
 
+def _host_port(name: str, value: str) -> str:
+    parts = urlsplit(f"//{value}")
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise SettingsError(name, f"bad port: {error}") from None
+    if not parts.hostname or port is None or parts.netloc != value or parts.username:
+        raise SettingsError(name, "must be host:port (e.g. 127.0.0.1:8088)")
+    return value
+
+
 def _database_name(value: str) -> str:
     if not value.replace("_", "").replace("-", "").isalnum():
         raise SettingsError(
@@ -164,6 +194,14 @@ def _directory(name: str, value: str) -> Path:
     if not path.is_dir():
         raise SettingsError(name, f"{value} is not a directory")
     return path
+
+
+def _retention_days(value: str) -> int:
+    days = _positive_int("HARNESS_BRANCH_RETENTION_DAYS", value)
+    if days > MAX_RETENTION_DAYS:
+        raise SettingsError("HARNESS_BRANCH_RETENTION_DAYS",
+                            f"must be at most {MAX_RETENTION_DAYS} (a century)")
+    return days
 
 
 def _positive_int(name: str, value: str) -> int:

@@ -166,6 +166,22 @@ class SeriesTails:
         deleted: Any = self.redis.delete(*keys) if keys else 0
         return int(deleted)
 
+    def clear_other_branches(self, branch: str) -> int:
+        """Drop every cached series but those of one branch (after the others' points
+        expired); a series key ends with its branch (alerts.series_key)."""
+        try:
+            keys = [key for key in self.redis.scan_iter(PREFIX + "*", count=1000)
+                    if not _text(key).endswith("|" + branch)]
+            deleted: Any = self.redis.delete(*keys) if keys else 0
+        except redis.RedisError as error:
+            raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None
+        return int(deleted)
+
+
+def _text(key: str | bytes) -> str:
+    """A Redis key as text, whether the client decodes responses or not."""
+    return key.decode(errors="replace") if isinstance(key, bytes) else key
+
 
 def _member(row: Row) -> str | None:
     """One point as a set member; None if a field holds the separator."""

@@ -18,7 +18,8 @@ bp = Blueprint("builds", __name__)
 @bp.get("/builds/<ci>/<path:build_id>")
 def show(ci: str, build_id: str) -> ResponseReturnValue:
     """One build with all its results and its changes against the previous build."""
-    store = context().store
+    ctx = context()
+    store = ctx.store
     record = store.build_record(ci, build_id)
     if record is None:
         raise NotFound(f"no build {ci}/{build_id}")
@@ -32,6 +33,7 @@ def show(ci: str, build_id: str) -> ResponseReturnValue:
     return {
         "build": build_json(record),
         "results": sorted(results, key=lambda r: (r["metric"], sorted(r["dimensions"].items()))),
+        "expired": ctx.retention().expired_json(record, bool(results)),
         "previous": build_json(previous) if previous else None,
         "changes": package_changes(json.loads(previous["packages"]) if previous else [],
                                    json.loads(record["packages"])),

@@ -10,6 +10,7 @@ from flask import current_app
 from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
 from harness.registry import Registry
+from harness.retention import Retention
 from harness.settings import Settings
 from harness.store import InfluxStore
 from workers import create_celery
@@ -38,6 +39,10 @@ class WebContext:
             celery=create_celery(settings),
             blobs=BlobStore(settings.blob_dir),
         )
+
+    def retention(self) -> Retention:
+        """How long points outside the catalog's default branch are kept."""
+        return Retention(self.catalog.default_branch, self.settings.branch_retention_days)
 
     def full_catalog(self) -> Catalog:
         """The catalog plus the metrics registered inline (read fresh: other processes add)."""

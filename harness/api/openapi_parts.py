@@ -103,11 +103,13 @@ RESULT = obj(
      "verdict": {"enum": VERDICTS}},
     {"spec": STRING_OR_NULL, "excursion": EXCURSION, "blobs": STRINGS,
      "samples": obj({"count": {"type": "integer"}, "spread": NUMBER})})
+# a build whose points the branch retention deleted (HARNESS_BRANCH_RETENTION_DAYS)
+EXPIRED = obj({"after_days": {"type": "integer"}, "message": STRING})
 STORED_BUILD = obj(
     {"ci": STRING, "id": STRING, "branch": STRING, "time": STRING, "packages": {
         "type": "array", "items": PACKAGE}},
     {"url": STRING_OR_NULL, "commit": STRING_OR_NULL, "pull_request": PULL_REQUEST,
-     "links": obj({"self": STRING}), "datasets": STRINGS})
+     "links": obj({"self": STRING}), "datasets": STRINGS, "expired": EXPIRED})
 BUILD_REF = obj({"ci": STRING, "id": STRING, "branch": STRING, "time": STRING})
 STEP = obj({"level": STRING, "spec": STRING, "operator": STRING,
                 "threshold": {"type": "number"}, "distance": {"type": "number"},
@@ -180,7 +182,7 @@ RESPONSE_SCHEMAS: Schema = {
         {"build": STORED_BUILD, "results": {"type": "array", "items": obj(
             {"metric": STRING, "dimensions": TAGS, "value": NUMBER_OR_NULL},
             {"unit": STRING_OR_NULL, "verdict": STRING_OR_NULL, "spec": STRING_OR_NULL})},
-         "previous": nullable(STORED_BUILD),
+         "previous": nullable(STORED_BUILD), "expired": nullable(EXPIRED),
          "changes": {"type": "array", "items": obj(
              {"package": STRING, "kind": {"enum": ["added", "removed", "changed"]}},
              {"from": STRING_OR_NULL, "to": STRING_OR_NULL, "url": STRING_OR_NULL,

@@ -25,7 +25,7 @@ def of_build(ci: str, build_id: str) -> ResponseReturnValue:
     """The verification report of one build."""
     answer = _format()
     ctx = context()
-    report = build_report_of(ctx.store, ctx.catalog, ci, build_id)
+    report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention())
     html = report_url(ci, build_id)
     return _answer(report, answer, {"self": request.full_path.rstrip("?"), "html": html})
 
@@ -36,7 +36,7 @@ def of_release() -> ResponseReturnValue:
     answer = _format()
     selection = parse_selection(request.args)
     ctx = context()
-    report = selection.report(ctx.store, ctx.catalog)
+    report = selection.report(ctx.store, ctx.catalog, ctx.retention())
     return _answer(report, answer,
                    {"self": request.full_path.rstrip("?"), "html": _html(selection)})
 

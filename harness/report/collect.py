@@ -11,6 +11,7 @@ from typing import Any
 from harness.catalog import Catalog
 from harness.errors import NotFound
 from harness.report.model import BuildRef, Observation, Report, build_report
+from harness.retention import Retention
 from harness.store import RESULTS, InfluxStore, build_json, dimensions_of, point_time, rfc3339
 
 DATASET = "dataset"  # the dimension that tells CI jobs apart; "" = results without one
@@ -27,14 +28,17 @@ class Part:
     dataset: str | None = None
 
 
-def build_report_of(store: InfluxStore, catalog: Catalog, ci: str, build_id: str) -> Report:
-    """The report of one build; NotFound when the store has no such build."""
+def build_report_of(store: InfluxStore, catalog: Catalog, ci: str, build_id: str,
+                    retention: Retention | None = None) -> Report:
+    """The report of one build; NotFound when the store has no such build; with a
+    retention, a build whose points expired says so (`expired`)."""
     record = _records(store, [(ci, build_id)])[0]
     if record is None:
         raise NotFound(f"no build {ci}/{build_id}")
     part = Part(ci, build_id, record["branch"], record["time"])
     return _report(store, catalog, [part], f"Verification report of build {ci}/{build_id}",
-                   {"kind": "build", "ci": ci, "id": build_id}, {(ci, build_id): record})
+                   {"kind": "build", "ci": ci, "id": build_id}, {(ci, build_id): record},
+                   retention)
 
 
 def release_report(
@@ -59,7 +63,7 @@ def release_report(
 
 def builds_report(
     store: InfluxStore, catalog: Catalog, refs: Sequence[tuple[str, str]],
-    name: str | None = None,
+    name: str | None = None, retention: Retention | None = None,
 ) -> Report:
     """The report over a named set of builds; NotFound names every unknown build."""
     records = _records(store, refs)
@@ -73,13 +77,15 @@ def builds_report(
     scope = {"kind": "release", "name": label,
              "selection": [{"ci": ci, "id": build_id} for ci, build_id in refs]}
     known = {ref: rec for ref, rec in zip(refs, records, strict=True) if rec is not None}
-    return _report(store, catalog, parts, f"Verification report of {label}", scope, known)
+    return _report(store, catalog, parts, f"Verification report of {label}", scope, known,
+                   retention)
 
 
 def _report(
     store: InfluxStore, catalog: Catalog, parts: Sequence[Part], title: str,
     scope: Mapping[str, Any],
     known: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    retention: Retention | None = None,
 ) -> Report:
     observations = _observations(store, parts)
     covered = _datasets(parts, observations)
@@ -102,7 +108,8 @@ def _report(
     records.update(zip(more, _records(store, more), strict=True))
     return build_report(
         catalog, observations, title=title, scope=scope,
-        builds=_builds_json(parts, covered, records),
+        builds=_with_expiry(_builds_json(parts, covered, records), records, retention,
+                            {(o.build.ci, o.build.id) for o in observations}),
         previous=previous if previous_parts else None,
         previous_builds=_builds_json(previous_parts, {}, records),
     )
@@ -200,3 +207,19 @@ def _builds_json(
         if record is not None:
             builds.append({**build_json(record), "datasets": sorted(names)})
     return sorted(builds, key=lambda build: (build["time"], build["ci"], build["id"]))
+
+
+def _with_expiry(
+    builds: list[dict[str, Any]], records: Mapping[tuple[str, str], Mapping[str, Any] | None],
+    retention: Retention | None, measured: set[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """The builds, each whose points the retention deleted with `expired` saying so."""
+    if retention is None:
+        return builds
+    marked = []
+    for build in builds:
+        ref = (build["ci"], build["id"])
+        record = records.get(ref)
+        expired = retention.expired_json(record, ref in measured) if record else None
+        marked.append({**build, "expired": expired} if expired else build)
+    return marked

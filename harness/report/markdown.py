@@ -56,7 +56,7 @@ def _builds(report: Report, base: str) -> list[str]:
     for build in report.builds:
         lines.append(f"- {_build_link(build, base)} on `{build['branch']}`, "
                      f"{build['time']}{_commit(build)}; datasets: "
-                     f"{', '.join(build.get('datasets', [])) or '–'}")
+                     f"{', '.join(build.get('datasets', [])) or '–'}{_expired(build)}")
     if report.previous_builds:
         previous = ", ".join(f"{_build_link(build, base)} on `{build['branch']}`"
                              for build in report.previous_builds)
@@ -66,6 +66,10 @@ def _builds(report: Report, base: str) -> list[str]:
 
 def _build_link(build: Mapping[str, Any], base: str) -> str:
     return f"[{build['ci']}/{build['id']}]({base}{build_url(build['ci'], build['id'])})"
+
+
+def _expired(build: Mapping[str, Any]) -> str:
+    return f" — {build['expired']['message']}" if build.get("expired") else ""
 
 
 def _commit(build: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from harness.catalog import Catalog
 from harness.errors import InvalidInput, Problem
 from harness.report.collect import builds_report, release_report
 from harness.report.model import Report
+from harness.retention import Retention
 from harness.store import EARLIEST, LATEST, InfluxStore
 
 MAX_BUILDS = 100
@@ -35,10 +36,11 @@ class Selection:
     until: str | None = None
     name: str | None = None
 
-    def report(self, store: InfluxStore, catalog: Catalog) -> Report:
-        """The report of this selection."""
+    def report(self, store: InfluxStore, catalog: Catalog,
+               retention: Retention | None = None) -> Report:
+        """The report of this selection (named builds whose points expired say so)."""
         if self.builds:
-            return builds_report(store, catalog, self.builds, self.name)
+            return builds_report(store, catalog, self.builds, self.name, retention)
         return release_report(store, catalog, self.branch or catalog.default_branch,
                               self.until, self.name)
 
