@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report.add_arguments(commands.add_parser(
         "report", help="the verification report of a build or a release"))
+    from harness.backup import command as backup
+
+    backup.add_backup_arguments(commands.add_parser(
+        "backup", help="write everything needed to rebuild the service into a folder"))
+    backup.add_restore_arguments(commands.add_parser(
+        "restore", help="load a backup folder into fresh servers"))
 
     args = parser.parse_args(argv)
     try:

@@ -167,7 +167,8 @@ class InfluxStore:
             series = each[result.get("statement_id", position)]
             for item in result.get("series", []):
                 columns = item["columns"]
-                rows = tuple(dict(zip(columns, values, strict=True)) for values in item["values"])
+                rows = tuple(dict(zip(columns, values, strict=True))  # none: SHOW of nothing
+                             for values in item.get("values", ()))
                 series.append(Series(item.get("tags", {}), rows))
         return each
 
