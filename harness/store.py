@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -269,9 +269,12 @@ class InfluxStore:
         return sum(int(row["count"]) for series in found for row in series.rows)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def point_time(epoch_ns: int) -> str:
     """An InfluxDB time (ns since the epoch) as RFC 3339, to the microsecond."""
-    moment = datetime.fromtimestamp(epoch_ns // 1000 / 1e6, UTC)
+    moment = EPOCH + timedelta(microseconds=int(epoch_ns) // 1000)  # exact: no float
     return moment.isoformat().replace("+00:00", "Z")
 
 

@@ -1,0 +1,57 @@
+"""The report as Markdown (harness.report.markdown)."""
+
+from __future__ import annotations
+
+from harness.report.markdown import percent, quantity, render_markdown, step_text
+from harness.report.model import BuildRef, Observation, Step, build_report
+
+from ..examples import CATALOG, PA1
+
+BUILD = {"ci": "jenkins", "id": "9", "branch": "main", "time": "2026-11-20T03:00:00Z",
+         "commit": "abc", "datasets": ["hsc"]}
+
+
+def observation(value: float, build: str = "9") -> Observation:
+    return Observation(PA1.name, {"dataset": "hsc", "filter": "r"}, value, "mmag",
+                       BuildRef("jenkins", build, "main", f"2026-11-2{build[-1]}T03:00:00Z"))
+
+
+def test_quantities_and_percentages() -> None:
+    assert quantity(4.123456, "mmag") == "4.123 mmag"
+    assert quantity(12.0, "") == "12"
+    assert quantity(None, "s") == "–"
+    assert percent(0.375) == "37.5 %"
+
+
+def test_a_step_as_headroom_or_as_a_shortfall() -> None:
+    step = Step("design", "p.design", "<=", 5.0, -1.5, -0.3)
+    assert step_text(step, "mmag", "short") == "1.5 mmag (30.0 %) short of design ≤ 5 mmag"
+    assert step_text(step, "mmag", "above") == "1.5 mmag (30.0 %) inside design ≤ 5 mmag"
+    assert step_text(None, "mmag", "above") == "–"
+
+
+def test_a_report_renders_builds_summary_changes_requirements_and_cells() -> None:
+    report = build_report(CATALOG, [observation(6.0)], title="Nightly 9",
+                          scope={"kind": "build"}, builds=[BUILD],
+                          previous=[observation(4.0, "8")],
+                          previous_builds=[{**BUILD, "id": "8"}])
+    text = render_markdown(report, "https://h.example/")
+    assert text.startswith("# Nightly 9\n\n- [jenkins/9](https://h.example/dash/builds/jenkins/9)"
+                           " on `main`, 2026-11-20T03:00:00Z, commit `abc`; datasets: hsc\n")
+    assert "- compared with the previous report: [jenkins/8](" in text
+    assert "| conditional (minimum) | 1 | 100.0 % |" in text
+    assert ("- **Worse**: LPM-17-PA1 (verified (design) → conditional (minimum))") in text
+    assert ("| LPM-17-PA1 | Photometric repeatability | conditional (minimum) | "
+            "`validate_drp.PA1` (dataset=hsc, filter=r) = 6 mmag, minimum | "
+            "`validate_drp.PA1` |") in text
+    assert ("(https://h.example/dash/metrics/validate_drp.PA1?dataset=hsc&filter=r&branch=main)"
+            in text)
+    assert "| 4 mmag, design |" in text and text.endswith("</details>\n")
+
+
+def test_a_report_with_nothing_to_compare_says_so() -> None:
+    report = build_report(CATALOG, [], title="t", scope={}, builds=[])
+    text = render_markdown(report, "")
+    assert "- no builds" in text
+    assert "No earlier results on this branch to compare with." in text
+    assert "## Cells\n" in text and "<details>" not in text

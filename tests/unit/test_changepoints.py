@@ -1,0 +1,59 @@
+"""Change points over short literal histories (harness.changepoints)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.changepoints import ChangePoint, change_points
+from harness.regress import DEFAULT_PARAMS
+
+WOBBLE = [0.5 * ((i * 7) % 5 - 2) for i in range(200)]
+
+
+def level(value: float, count: int, start: int = 0) -> list[float]:
+    return [value + w for w in WOBBLE[start:start + count]]
+
+
+def test_one_step_is_one_change_point_at_the_first_value_after_it() -> None:
+    assert change_points(level(100, 30) + level(110, 30, 30), "lower") == [
+        ChangePoint(30, 100.0, 110.0, 10.0, 0.1, "regression")]
+
+
+def test_a_drop_of_a_higher_is_better_metric_is_a_regression() -> None:
+    [found] = change_points(level(100, 30) + level(90, 30, 30), "higher")
+    assert (found.index, found.direction, found.change) == (30, "regression", -10.0)
+
+
+def test_a_step_back_and_forth_is_two_change_points() -> None:
+    found = change_points(level(100, 25) + level(110, 25, 25) + level(100, 25, 50), "lower")
+    assert [(c.index, c.direction) for c in found] == [(25, "regression"), (50, "improvement")]
+
+
+def test_a_step_from_zero_has_no_relative_change() -> None:
+    [found] = change_points([0.0] * 20 + [10.0] * 20, "lower")
+    assert (found.index, found.before, found.relative_change) == (20, 0.0, None)
+
+
+def test_a_flat_or_too_short_history_has_none() -> None:
+    assert change_points(level(100, 60), "lower") == []
+    assert change_points([5.0] * 40, "lower") == []
+    assert change_points([1.0, 50.0, 1.0, 50.0, 1.0], "lower") == []
+
+
+def test_a_shift_smaller_than_the_minimum_effect_is_merged_away() -> None:
+    tiny = [1000.0 + 0.001 * w for w in WOBBLE[:30]] + [1001.0 + 0.001 * w
+                                                        for w in WOBBLE[30:60]]
+    assert change_points(tiny, "lower") == []
+    loose = DEFAULT_PARAMS.with_overrides({"min_relative": 0.0001})
+    assert [c.index for c in change_points(tiny, "lower", loose)] == [30]
+
+
+def test_non_finite_values_are_refused() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        change_points([1.0] * 10 + [float("inf")], "lower")
+
+
+def test_a_change_point_is_json() -> None:
+    [found] = change_points(level(100, 30) + level(110, 30, 30), "lower")
+    assert found.to_json() == {"index": 30, "before": 100.0, "after": 110.0, "change": 10.0,
+                               "relative_change": 0.1, "direction": "regression"}
