@@ -22,11 +22,11 @@ from bench.report import machine, table, write_section
 from dashboards import queries
 from dashboards.figures import history_figure
 from dashboards.views import BUCKETS, point_columns, specs_for
-from harness import create_app
 from harness.catalog import Metric
 from harness.model import Build, Measurement, PullRequest, Result, Submission, Verdict
 from harness.settings import Settings
 from harness.store import InfluxStore, result_point
+from harness.web import create_app
 from tests.servers import InfluxServer, RedisServer
 
 METRIC = "validate_drp.AM1"

@@ -108,7 +108,7 @@ def stack(folder: Path) -> Iterator[Stack]:
                 pipe.worker.stop()
         stop.callback(stop_workers)
         for name, web_app, worker_app, database in (
-                ("harness", "harness.wsgi:app", "workers", DATABASE),
+                ("harness", "harness.web.wsgi:app", "workers", DATABASE),
                 ("bare", "bench.bare:app", "bench.bare:celery", "bare")):
             worker = CeleryWorker(env, logs, concurrency=2, app=worker_app)
             web = GunicornServer(env, logs, app=web_app, workers=2)

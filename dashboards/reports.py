@@ -12,12 +12,12 @@ from flask.typing import ResponseReturnValue
 
 from dashboards.page import Crumbs, embed, page
 from dashboards.summary import RequirementBar, requirements_figure
-from harness.api.context import context
 from harness.links import build_url, metric_url
 from harness.report.collect import build_report_of
 from harness.report.markdown import percent, quantity, step_text
 from harness.report.model import STATUS_LABELS, STATUSES, Report, RequirementReport
 from harness.report.selection import parse_selection
+from harness.web.context import context
 
 bp = Blueprint("dash_reports", __name__)
 

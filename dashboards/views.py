@@ -19,7 +19,6 @@ from dashboards.page import embed, page
 from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
 from harness.alert_log import AlertLog
 from harness.alerts import Alert, series_key
-from harness.api.context import WebContext, context
 from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
 from harness.errors import InvalidInput, NotFound, Problem
@@ -34,6 +33,7 @@ from harness.links import (
 from harness.retention import Retention
 from harness.store import dimensions_of, point_time
 from harness.verify import margin_to
+from harness.web.context import WebContext, context
 
 bp = Blueprint("dash_pages", __name__)
 DAY_MS = 86_400_000

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import redis
 
-from harness import create_app
 from harness.settings import Settings
 from harness.store import InfluxStore
 from harness.tails import SeriesTails
+from harness.web import create_app
 from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 from tests.slack_receiver import SlackReceiver
 

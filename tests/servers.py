@@ -307,7 +307,7 @@ class GunicornServer(_ProjectProcess):
 
     port: int
 
-    def __init__(self, env: dict[str, str], log_dir: Path, app: str = "harness.wsgi:app",
+    def __init__(self, env: dict[str, str], log_dir: Path, app: str = "harness.web.wsgi:app",
                  workers: int = 2, cwd: Path | None = None) -> None:
         log_path = Path(log_dir) / f"gunicorn-{uuid.uuid4().hex[:10]}.log"
         super().__init__(env, log_path, cwd)

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import redis
 
-from harness import create_app
 from harness.cli import main
 from harness.errors import SettingsError
 from harness.settings import Settings
 from harness.store import InfluxStore
+from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, post_all, submission, wait_done
 from tests.servers import InfluxServer, RedisServer
 from tests.test_alerts import announced, nightly, noisy

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-import harness.api.squash
+import harness.web.api.squash
 from harness.store import InfluxStore
 from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer, wait_done
 
@@ -179,7 +179,7 @@ def test_squash_access_token_expires_and_carries_scopes(
     assert client.post("/squash/job", json=JOB, headers=headers).status_code == 403
 
     ingest = client.post("/squash/auth", json={"username": "ci", "password": INGEST_SECRET})
-    monkeypatch.setattr(harness.api.squash, "ACCESS_TOKEN_SECONDS", 0)
+    monkeypatch.setattr(harness.web.api.squash, "ACCESS_TOKEN_SECONDS", 0)
     time.sleep(1.1)
     expired = client.post("/squash/job", json=JOB,
                           headers={"Authorization": f"JWT {ingest.json['access_token']}"})

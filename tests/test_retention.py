@@ -15,7 +15,6 @@ import pytest
 import redis
 from celery.schedules import crontab
 
-from harness import create_app
 from harness.alert_log import AlertLog
 from harness.alerts import Alert
 from harness.errors import SettingsError
@@ -24,6 +23,7 @@ from harness.retention import EXPIRED_FIELD, Retention, expire
 from harness.settings import Settings
 from harness.store import InfluxStore, point_time
 from harness.tails import PREFIX, SeriesTails
+from harness.web import create_app
 from tests.conftest import post_all, submission
 from tests.servers import CeleryWorker, RedisServer
 from workers import EXPIRE_BRANCH_POINTS, create_celery

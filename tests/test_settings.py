@@ -62,7 +62,7 @@ def test_malformed_variable_is_named(variable: str, value: str, message: str) ->
 
 def test_bad_setting_stops_the_web_entry_point_with_one_line() -> None:
     env = {**os.environ, "HARNESS_BROKER_URL": "mysql://nope"}
-    done = subprocess.run([sys.executable, "-c", "import harness.wsgi"], env=env,
+    done = subprocess.run([sys.executable, "-c", "import harness.web.wsgi"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 4
     assert done.stderr.strip().splitlines() == [

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis
 
-from harness import create_app
 from harness.settings import Settings
 from harness.store import InfluxStore
+from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, submission
 from tests.servers import free_port
 

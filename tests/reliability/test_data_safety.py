@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import redis
 
-from harness import create_app
 from harness.alert_log import EVENTS
 from harness.settings import Settings
 from harness.store import BUILDS, InfluxStore
+from harness.web import create_app
 from tests.conftest import bearer, submission, wait_done
 from tests.reliability.proxy import FaultyProxy
 from tests.servers import CeleryWorker, InfluxServer, RedisServer

@@ -23,7 +23,6 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
-from harness.api.submissions import read_json
 from harness.catalog import Catalog, load_catalog
 from harness.client import document_digest
 from harness.errors import InvalidInput, MetricConflict, Problem
@@ -32,6 +31,7 @@ from harness.formats.native import ParsedSubmission, parse_submission
 from harness.model import Submission
 from harness.store import build_point, result_point
 from harness.verify import judge
+from harness.web.api.submissions import read_json
 from tests.conftest import CHECKOUT, SUBMISSION
 
 EXAMPLES = 1500  # per target; the whole module stays well under 30 s

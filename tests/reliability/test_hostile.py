@@ -19,9 +19,9 @@ import pytest
 import redis
 import requests
 
-from harness import create_app
 from harness.settings import Settings
 from harness.store import InfluxStore, api_build_url
+from harness.web import create_app
 from tests.conftest import INGEST_SECRET, bearer, submission, wait_done
 
 Document = dict[str, Any]

@@ -14,12 +14,12 @@ import redis
 from celery import Celery
 from celery.exceptions import Reject, Retry
 
-from harness import create_app
 from harness.errors import StoreUnavailable
 from harness.model import Submission
 from harness.registry import PENDING, Registry
 from harness.settings import Settings
 from harness.store import InfluxStore
+from harness.web import create_app
 from tests.conftest import bearer, submission
 from tests.servers import free_port
 from workers import LOST_AFTER_S, PROCESS_SUBMISSION, REQUEUE_LOST, create_celery, retry_later

@@ -10,11 +10,11 @@ from kombu.exceptions import KombuError
 
 from harness.alert_log import AlertLog
 from harness.alerts import Alert
-from harness.api.auth import require_scope
-from harness.api.context import WebContext, context
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
 from harness.links import alert_url
 from harness.store import api_build_url
+from harness.web.api.auth import require_scope
+from harness.web.context import WebContext, context
 from workers import NOTIFY_ALERT
 
 bp = Blueprint("alerts", __name__)

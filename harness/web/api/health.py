@@ -8,7 +8,7 @@ from celery import Celery
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from harness.api.context import context
+from harness.web.context import context
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from harness.api.context import context
 from harness.errors import NotFound
+from harness.web.context import context
 
 bp = Blueprint("blobs", __name__)
 

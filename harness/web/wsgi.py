@@ -1,10 +1,10 @@
-"""The process entry point of gunicorn (`harness.wsgi:app`): the one place that reads the
+"""The process entry point of gunicorn (`harness.web.wsgi:app`): the one place that reads the
 environment; a bad setting stops start-up with one line."""
 
 import sys
 
-from harness import create_app
 from harness.errors import CatalogError, SettingsError
+from harness.web import create_app
 
 try:
     app = create_app()

@@ -1,14 +1,13 @@
-"""The HTTP API: one blueprint per resource, errors mapped in one place."""
+"""The HTTP API: one blueprint per resource (its errors are mapped in harness.web.errors)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from harness.api import (
+from harness.web.api import (
     alerts,
     blobs,
     builds,
-    errors,
     health,
     metrics,
     openapi,
@@ -19,7 +18,7 @@ from harness.api import (
 
 
 def register_api(app: Flask) -> None:
-    """Attach every API blueprint and the error handlers to the app."""
+    """Attach every API blueprint to the app."""
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     api.register_blueprint(submissions.bp)
     api.register_blueprint(metrics.bp)
@@ -31,4 +30,3 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(health.bp)
     app.register_blueprint(squash.bp)
-    errors.register(app)

@@ -8,13 +8,13 @@ from typing import Any
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
-from harness.api.context import context
 from harness.errors import InvalidInput, Problem
 from harness.links import release_report_url, report_url
 from harness.report.collect import build_report_of
 from harness.report.markdown import render_markdown
 from harness.report.model import Report
 from harness.report.selection import Selection, parse_selection
+from harness.web.context import context
 
 bp = Blueprint("reports", __name__)
 FORMATS = ("json", "md")

@@ -13,8 +13,10 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from pydantic.json_schema import models_json_schema
 
-from harness.api.context import context
-from harness.api.openapi_parts import (
+from harness.catalog import Catalog
+from harness.formats.job import JobIn
+from harness.formats.native import SubmissionIn
+from harness.web.api.openapi_parts import (
     ALERT_STATES,
     ERROR_NAMES,
     ERROR_RESPONSES,
@@ -27,9 +29,7 @@ from harness.api.openapi_parts import (
     obj,
     ref,
 )
-from harness.catalog import Catalog
-from harness.formats.job import JobIn
-from harness.formats.native import SubmissionIn
+from harness.web.context import context
 
 bp = Blueprint("openapi", __name__)
 

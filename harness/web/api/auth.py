@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from harness.api.context import context
 from harness.errors import Forbidden, Unauthorized
 from harness.settings import Token
+from harness.web.context import context
 
 View = TypeVar("View", bound=Callable[..., Any])
 

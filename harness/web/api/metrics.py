@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
-from harness.api.context import context
 from harness.errors import InvalidInput, NotFound, Problem
 from harness.store import Series, api_build_url, point_time
+from harness.web.context import context
 
 bp = Blueprint("metrics", __name__)
 

@@ -1,4 +1,4 @@
-"""The schemas of the answers in the OpenAPI document (harness/api/openapi.py): the
+"""The schemas of the answers in the OpenAPI document (harness/web/api/openapi.py): the
 shapes the handlers give, errors included."""
 
 from __future__ import annotations

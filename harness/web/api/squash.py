@@ -11,12 +11,12 @@ from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from harness.api.context import WebContext, context
-from harness.api.submissions import accept, read_json
 from harness.errors import Forbidden, Unauthorized
 from harness.formats.job import parse_job
 from harness.model import utcnow
 from harness.settings import Token
+from harness.web.api.submissions import accept, read_json
+from harness.web.context import WebContext, context
 
 bp = Blueprint("squash", __name__, url_prefix="/squash")
 ACCESS_TOKEN_SECONDS = 600

@@ -7,10 +7,10 @@ import json
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from harness.api.context import context
 from harness.changes import package_changes
 from harness.errors import NotFound
 from harness.store import build_json, dimensions_of
+from harness.web.context import context
 
 bp = Blueprint("builds", __name__)
 
