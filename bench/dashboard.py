@@ -25,7 +25,7 @@ from dashboards.views import BUCKETS, point_columns, specs_for
 from harness.catalog import Metric
 from harness.model import Build, Measurement, PullRequest, Result, Submission, Verdict
 from harness.settings import Settings
-from harness.store import InfluxStore, result_point
+from harness.storage.influx import InfluxStore, result_point
 from harness.web import create_app
 from tests.servers import InfluxServer, RedisServer
 

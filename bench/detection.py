@@ -19,8 +19,8 @@ from functools import partial
 import numpy as np
 
 from bench.report import write_section
-from harness.changepoints import change_points
-from harness.regress import (
+from harness.detection.changepoints import change_points
+from harness.detection.excursions import (
     DEFAULT_PARAMS,
     DetectionParams,
     compare_to_base,

@@ -14,12 +14,12 @@ from pathlib import Path
 from pyinstrument import Profiler
 
 from bench.pipeline import CHECKOUT, DATABASE, SEED_NIGHTS, seed, workload
-from harness.blobs import BlobStore
 from harness.catalog import load_catalog
 from harness.formats.native import parse_submission
 from harness.ingest import judge_and_store
-from harness.registry import Registry
-from harness.store import InfluxStore
+from harness.storage.blobs import BlobStore
+from harness.storage.influx import InfluxStore
+from harness.storage.registry import Registry
 from tests.servers import InfluxServer, RedisServer
 
 

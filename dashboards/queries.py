@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from harness.store import (
+from harness.storage.influx import (
     RESULTS,
     InfluxStore,
     dimensions_of,

@@ -17,10 +17,11 @@ from dashboards.drilldown import BlobView, applicable, choose
 from dashboards.figures import Marker, SpecLine, alert_figure, history_figure
 from dashboards.page import embed, page
 from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
-from harness.alert_log import AlertLog
-from harness.alerts import Alert, series_key
+from harness.alerting.alerts import Alert, series_key
+from harness.alerting.log import AlertLog
 from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
+from harness.detection.verdicts import margin_to
 from harness.errors import InvalidInput, NotFound, Problem
 from harness.links import (
     alert_url,
@@ -30,9 +31,8 @@ from harness.links import (
     release_report_url,
     report_url,
 )
-from harness.retention import Retention
-from harness.store import dimensions_of, point_time
-from harness.verify import margin_to
+from harness.storage.influx import dimensions_of, point_time
+from harness.storage.retention import Retention
 from harness.web.context import WebContext, context
 
 bp = Blueprint("dash_pages", __name__)

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report.add_arguments(commands.add_parser(
         "report", help="the verification report of a build or a release"))
-    from harness.backup import command as backup
+    from harness.storage.backup import command as backup
 
     backup.add_backup_arguments(commands.add_parser(
         "backup", help="write everything needed to rebuild the service into a folder"))

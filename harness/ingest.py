@@ -2,7 +2,7 @@
 specs and its series' past, store points and alerts in one write.
 
 A pull request's build is compared with its base branch and never alerts. Any other build
-is judged with its series locked (harness.series_lock), so each judgement sees every point
+is judged with its series locked (harness.storage.locks), so each judgement sees every point
 stored before it; a build older than points already stored is judged, and the builds after
 it judged again, from the series as it now is (`judge_series`): the alerts of a series are
 those of its stored points, whatever the order in which they arrived. Alerts are named by
@@ -20,8 +20,18 @@ from typing import Any
 
 from influxdb_client.client.write.point import Point
 
-from harness.alert_log import AlertLog, event_point, opened_point
-from harness.alert_rules import (
+from harness.alerting.alerts import HARNESS_ACTOR, Alert, series_key
+from harness.alerting.log import AlertLog, event_point, opened_point
+from harness.catalog import Catalog, Metric
+from harness.changes import package_changes
+from harness.detection.excursions import (
+    DEFAULT_PARAMS,
+    DetectionParams,
+    Excursion,
+    compare_to_base,
+    judge_series,
+)
+from harness.detection.rules import (
     EXCURSION_KINDS,
     BuildRef,
     excursion_alert,
@@ -29,21 +39,10 @@ from harness.alert_rules import (
     series_findings,
     spec_alert,
 )
-from harness.alerts import HARNESS_ACTOR, Alert, series_key
-from harness.blobs import BlobStore
-from harness.catalog import Catalog, Metric
-from harness.changes import package_changes
+from harness.detection.verdicts import judge, verdict
 from harness.model import Measurement, Result, Submission, utcnow
-from harness.registry import Registry
-from harness.regress import (
-    DEFAULT_PARAMS,
-    DetectionParams,
-    Excursion,
-    compare_to_base,
-    judge_series,
-)
-from harness.series_lock import SeriesLocks
-from harness.store import (
+from harness.storage.blobs import BlobStore
+from harness.storage.influx import (
     RESULTS,
     InfluxStore,
     Row,
@@ -52,8 +51,9 @@ from harness.store import (
     point_time,
     result_point,
 )
-from harness.tails import NO_ROWS, Around, Rows, SeriesTails
-from harness.verify import judge, verdict
+from harness.storage.locks import SeriesLocks
+from harness.storage.registry import Registry
+from harness.storage.tails import NO_ROWS, Around, Rows, SeriesTails
 
 KEEP = DEFAULT_PARAMS.history_needed + 24  # cached points per series: room for late builds
 WITHDRAWN = "withdrawn: the builds stored since no longer show this excursion"

@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 
 if TYPE_CHECKING:  # numpy and the catalog load when the command runs
     from harness.catalog import Metric, Spec
-    from harness.regress import Better, DetectionParams
+    from harness.detection.excursions import Better, DetectionParams
 
 DEFAULT_BRANCH = "main"
 COLUMNS = ("build_id", "time", "value")
@@ -51,10 +51,10 @@ def replay_series(
     alert, from the worker's own rules (judge_series, series_findings); builds of other
     branches are pull requests: compared with the default branch, never alerted. When
     `summary` is given, it is filled with the number of builds judged."""
-    from harness.alert_rules import BuildRef, excursion_alert, series_findings, spec_alert
     from harness.catalog import Metric
-    from harness.regress import DEFAULT_PARAMS, judge_series
-    from harness.verify import verdict
+    from harness.detection.excursions import DEFAULT_PARAMS, judge_series
+    from harness.detection.rules import BuildRef, excursion_alert, series_findings, spec_alert
+    from harness.detection.verdicts import verdict
 
     params = params or DEFAULT_PARAMS
     main = [point for point in points if point.branch == default_branch]

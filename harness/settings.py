@@ -56,7 +56,7 @@ class Settings:
     # Queued tasks beyond which ingest answers 503 + Retry-After instead of queueing more.
     max_queue_depth: int = 50_000
     # Days the points of branches other than the catalog's default branch (and of pull
-    # requests) are kept; the default branch's are kept forever (harness.retention).
+    # requests) are kept; the default branch's are kept forever (harness.storage.retention).
     branch_retention_days: int = 90
 
     @classmethod

@@ -13,8 +13,8 @@ import pytest
 import redis
 
 from harness.settings import Settings
-from harness.store import InfluxStore
-from harness.tails import SeriesTails
+from harness.storage.influx import InfluxStore
+from harness.storage.tails import SeriesTails
 from harness.web import create_app
 from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 from tests.slack_receiver import SlackReceiver

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from harness.catalog import load_catalog
+from harness.detection.verdicts import judge
 from harness.formats.native import parse_submission
-from harness.store import InfluxStore, nanoseconds, result_point
-from harness.verify import judge
+from harness.storage.influx import InfluxStore, nanoseconds, result_point
 from tests.conftest import CHECKOUT, INGEST_SECRET, TRIAGE_SECRET, bearer, post_all
 
 START = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)

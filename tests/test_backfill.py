@@ -18,7 +18,7 @@ import requests
 from harness.cli import main
 from harness.client import document_digest
 from harness.demo import generate_history
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import INGEST_SECRET, post_all
 
 END = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a fixed end: the same builds on every run

@@ -15,7 +15,7 @@ import redis
 from harness.cli import main
 from harness.errors import SettingsError
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, post_all, submission, wait_done
 from tests.servers import InfluxServer, RedisServer
@@ -114,7 +114,7 @@ def test_a_restored_harness_answers_as_the_old_one(
     backup = tmp_path / "backup"
     assert main(["backup", str(backup)]) == 0
     written = json.loads((backup / "manifest.json").read_text())
-    assert written["format"] == "harness.backup/1"
+    assert written["format"] == "harness.storage.backup/1"
     assert written["database"] == "harness_test"
     assert written["counts"]["redis_keys"]["inline_metrics"] == 1
     assert written["counts"]["redis_keys"]["slack_delivered"] >= 2

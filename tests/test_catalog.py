@@ -10,9 +10,9 @@ import pytest
 
 from harness.catalog import DetectionSettings, load_catalog, parse_detection
 from harness.cli import main
+from harness.detection.excursions import DEFAULT_PARAMS
+from harness.detection.verdicts import verdict
 from harness.errors import CatalogError, Problem
-from harness.regress import DEFAULT_PARAMS
-from harness.verify import verdict
 
 SETTINGS = """
 dimensions:

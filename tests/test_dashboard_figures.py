@@ -25,7 +25,7 @@ from dashboards.summary import (
     sparkline,
     verdict_matrix,
 )
-from harness.verify import margin_to
+from harness.detection.verdicts import margin_to
 
 DAY_MS = 86_400_000
 SPECS = [SpecLine("minimum", "<=", 20.0), SpecLine("design", "<=", 10.0),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from harness.web import create_app
 from tests.conftest import ADMIN_SECRET, TRIAGE_SECRET, bearer, submission, wait_done
 from tests.servers import free_port

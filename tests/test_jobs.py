@@ -10,7 +10,7 @@ import pytest
 import requests
 
 import harness.web.api.squash
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer, wait_done
 
 JOB: dict[str, Any] = {

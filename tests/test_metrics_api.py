@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.regress import DEFAULT_PARAMS
+from harness.detection.excursions import DEFAULT_PARAMS
 from tests.conftest import CHECKOUT, post_all
 from tests.test_alerts import nightly, noisy
 

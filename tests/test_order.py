@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import redis
 
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import bearer, post_all, wait_done
 from tests.slack_receiver import SlackReceiver
 from tests.test_alerts import nightly

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import bearer, submission, wait_done
 from tests.servers import InfluxServer, RedisServer
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import post_all
 from tests.test_post import PA1_R, clean_env, post, write
 

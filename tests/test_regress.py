@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from harness.changepoints import ChangePoint, change_points
-from harness.regress import (
+from harness.detection.changepoints import ChangePoint, change_points
+from harness.detection.excursions import (
     DEFAULT_PARAMS,
     Better,
     DetectionParams,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import post_all
 
 T0 = datetime(2026, 10, 1, 3, 0, tzinfo=UTC)

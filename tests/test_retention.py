@@ -15,14 +15,14 @@ import pytest
 import redis
 from celery.schedules import crontab
 
-from harness.alert_log import AlertLog
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
+from harness.alerting.log import AlertLog
 from harness.errors import SettingsError
 from harness.model import utcnow
-from harness.retention import EXPIRED_FIELD, Retention, expire
 from harness.settings import Settings
-from harness.store import InfluxStore, point_time
-from harness.tails import PREFIX, SeriesTails
+from harness.storage.influx import InfluxStore, point_time
+from harness.storage.retention import EXPIRED_FIELD, Retention, expire
+from harness.storage.tails import PREFIX, SeriesTails
 from harness.web import create_app
 from tests.conftest import post_all, submission
 from tests.servers import CeleryWorker, RedisServer

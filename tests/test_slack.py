@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import redis
 
-from harness.alerts import Alert, alert_id
-from harness.notify import notified_key, notify_once
+from harness.alerting.alerts import Alert, alert_id
+from harness.alerting.delivery import notified_key, notify_once
+from harness.alerting.slack import alert_message, follow_up_message, headline, message_for
 from harness.settings import Settings
-from harness.slack import alert_message, follow_up_message, headline, message_for
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.servers import CeleryWorker
 from tests.slack_receiver import SlackReceiver
 from workers import NOTIFY_ALERT, create_celery

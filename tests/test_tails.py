@@ -1,4 +1,4 @@
-"""The cached series tails (harness/tails.py) against real Redis and InfluxDB: they answer
+"""The cached series tails (harness/storage/tails.py) against real Redis and InfluxDB: they answer
 exactly what InfluxDB would, and say when they cannot."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ from typing import Any
 
 import redis
 
-from harness.alerts import series_key
-from harness.blobs import BlobStore
+from harness.alerting.alerts import series_key
 from harness.catalog import load_catalog
+from harness.detection.excursions import DEFAULT_PARAMS
 from harness.ingest import KEEP, judge_and_store
 from harness.model import Build, Measurement, Submission
-from harness.registry import Registry
-from harness.regress import DEFAULT_PARAMS
 from harness.settings import Settings
-from harness.store import InfluxStore, nanoseconds
-from harness.tails import PREFIX, Rows, SeriesTails
+from harness.storage.blobs import BlobStore
+from harness.storage.influx import InfluxStore, nanoseconds
+from harness.storage.registry import Registry
+from harness.storage.tails import PREFIX, Rows, SeriesTails
 
 START = datetime(2026, 1, 1, 3, tzinfo=UTC)
 DIMENSIONS = {"dataset": "hsc_rc2", "filter": "r"}

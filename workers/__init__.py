@@ -12,11 +12,11 @@ from celery.exceptions import Reject
 from celery.schedules import crontab
 from celery.utils.time import get_exponential_backoff_interval
 
-from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
-from harness.registry import Registry
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.blobs import BlobStore
+from harness.storage.influx import InfluxStore
+from harness.storage.registry import Registry
 from workers.broker import TRANSPORT
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ RETRY_BACKOFF_MAX_S = 8
 LATE_ALERT_GRACE_S = 20
 NOTIFY_ALERT = "workers.notify.notify_alert"
 NOTIFY_GROUP = "workers.notify.notify_group"
-# Retention tiers: the nightly delete of expired points of other branches (harness.retention).
+# Retention tiers: the nightly delete of expired points (harness.storage.retention).
 EXPIRE_BRANCH_POINTS = "workers.maintenance.expire_branch_points"
 
 

@@ -1,4 +1,4 @@
-"""Scheduled upkeep of the store: the retention tiers (harness.retention)."""
+"""Scheduled upkeep of the store: the retention tiers (harness.storage.retention)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 from celery import Task, shared_task
 
 from harness.errors import ServiceUnavailable
-from harness.retention import Retention, expire
-from harness.tails import SeriesTails
+from harness.storage.retention import Retention, expire
+from harness.storage.tails import SeriesTails
 from workers import EXPIRE_BRANCH_POINTS, retry_later
 
 log = logging.getLogger(__name__)

@@ -8,11 +8,11 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from harness.alert_log import AlertLog
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
+from harness.alerting.delivery import notify_group_once, notify_once
+from harness.alerting.log import AlertLog
+from harness.alerting.slack import SlackUnavailable
 from harness.errors import ServiceUnavailable
-from harness.notify import notify_group_once, notify_once
-from harness.slack import SlackUnavailable
 from workers import NOTIFY_ALERT, NOTIFY_GROUP, retry_later
 
 log = logging.getLogger(__name__)

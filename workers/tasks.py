@@ -9,12 +9,12 @@ from typing import Any
 from celery import Task, shared_task
 from kombu.exceptions import KombuError
 
-from harness.alert_log import AlertLog
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
+from harness.alerting.log import AlertLog
+from harness.detection.scans import find_change_points, find_missing
 from harness.errors import BrokerUnavailable, ServiceUnavailable
 from harness.ingest import judge_and_store
 from harness.model import Submission, utcnow
-from harness.scans import find_change_points, find_missing
 from workers import (
     LATE_ALERT_GRACE_S,
     LOST_AFTER_S,

@@ -1,8 +1,8 @@
 """A metric's `detection:` settings, from catalog YAML or `--set KEY=VALUE` text.
 
-Each setting becomes the harness.regress.DetectionParams fields it sets; `min_effect` is
-a relative shift (`2%` → min_relative 0.02), an absolute one in a unit (`0.5 s` →
-min_absolute in the metric's unit), or a list of both."""
+Each setting becomes the fields of harness.detection.excursions.DetectionParams it
+sets; `min_effect` is a relative shift (`2%` → min_relative 0.02), an absolute one in a
+unit (`0.5 s` → min_absolute in the metric's unit), or a list of both."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from harness.errors import CatalogError, Problem
 OFF = "off"
 # A number and what follows it: `2%`, `0.5 s`, `1e3 ms`, `4`.
 QUANTITY = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
-# harness.regress needs a baseline longer than min_level // 2 (8) values: with fewer,
+# harness.detection.excursions needs a baseline longer than min_level // 2 (8) values: with fewer,
 # its level-shift search has nowhere to cut.
 SHORTEST_BASELINE = 9
 MIN_EFFECT_FORMS = "a relative shift like 2%, an absolute one with its unit like 0.5 s, or both"
@@ -58,7 +58,9 @@ def _inconsistencies(overrides: Mapping[str, Any], where: str) -> list[Problem]:
     the setting that was given (persistence ≤ the longest scan window ≤ span)."""
     if not {"persistence", "scan", "span"} & overrides.keys():
         return []
-    from harness.regress import DEFAULT_PARAMS  # numpy: only for a catalog that needs it
+    from harness.detection.excursions import (
+        DEFAULT_PARAMS,  # numpy: only for a catalog that needs it
+    )
 
     params = DEFAULT_PARAMS.with_overrides(overrides)
     longest = max(params.scan)

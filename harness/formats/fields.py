@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, Strict, ValidationError
 
 from harness.catalog.loader import in_body
 from harness.errors import InvalidInput, MalformedRequest, Problem
-from harness.store import EARLIEST, LATEST
+from harness.storage.influx import EARLIEST, LATEST
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_DEPTH = 64  # levels of nested arrays and objects in a document
@@ -28,7 +28,7 @@ def _no_control_characters(text: str) -> str:
 
 def _tag_value(text: str) -> str:
     # InfluxDB's line protocol cannot carry a tag value that ends in a backslash, and '|'
-    # separates the parts of a series key (harness.alerts.series_key): with it, one series
+    # separates the parts of a series key (harness.alerting.alerts.series_key): with it, one series
     # could pass for another.
     if text.endswith("\\"):
         raise ValueError("must not end with a backslash")

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-from harness.blobs import blob_document
 from harness.catalog import Catalog, Metric
 from harness.catalog.definitions import metrics_from_json
 from harness.errors import InvalidInput, MetricConflict, Problem
@@ -26,6 +25,7 @@ from harness.formats.fields import (
 )
 from harness.formats.native import ParsedSubmission
 from harness.model import Build, Measurement, Package, Submission
+from harness.storage.blobs import blob_document
 
 Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Scalar = str | int | float | bool | None

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-from harness.blobs import blob_document
 from harness.catalog import METRIC_NAME, Catalog, Metric
 from harness.catalog.definitions import spec_from_json
 from harness.errors import InvalidInput, MetricConflict, Problem
@@ -28,6 +27,7 @@ from harness.formats.fields import (
     problems_from,
 )
 from harness.model import Build, Measurement, Package, PullRequest, Submission
+from harness.storage.blobs import blob_document
 from harness.units import UnitProblem, converter, parse_unit
 
 FiniteNumber = Annotated[float, Strict(), Field(allow_inf_nan=False)]

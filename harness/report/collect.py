@@ -11,8 +11,15 @@ from typing import Any
 from harness.catalog import Catalog
 from harness.errors import NotFound
 from harness.report.model import BuildRef, Observation, Report, build_report
-from harness.retention import Retention
-from harness.store import RESULTS, InfluxStore, build_json, dimensions_of, point_time, rfc3339
+from harness.storage.influx import (
+    RESULTS,
+    InfluxStore,
+    build_json,
+    dimensions_of,
+    point_time,
+    rfc3339,
+)
+from harness.storage.retention import Retention
 
 DATASET = "dataset"  # the dimension that tells CI jobs apart; "" = results without one
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness.catalog import LEVELS, Catalog, Metric, Requirement, Spec
-from harness.verify import applicable_specs, inside, margin_to, verdict
+from harness.detection.verdicts import applicable_specs, inside, margin_to, verdict
 
 SCHEMA = "harness.report/1"
 

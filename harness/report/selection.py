@@ -11,8 +11,8 @@ from harness.catalog import Catalog
 from harness.errors import InvalidInput, Problem
 from harness.report.collect import builds_report, release_report
 from harness.report.model import Report
-from harness.retention import Retention
-from harness.store import EARLIEST, LATEST, InfluxStore
+from harness.storage.influx import EARLIEST, LATEST, InfluxStore
+from harness.storage.retention import Retention
 
 MAX_BUILDS = 100
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
-from harness.blobs import BlobStore
 from harness.catalog import Catalog, load_catalog
-from harness.registry import Registry
-from harness.retention import Retention
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.blobs import BlobStore
+from harness.storage.influx import InfluxStore
+from harness.storage.registry import Registry
+from harness.storage.retention import Retention
 from workers import create_celery
 
 

@@ -23,10 +23,10 @@ import requests
 
 import harness.settings
 from dashboards.page import BOKEH_STATIC
+from harness.alerting.slack import SlackUnavailable, deliver
 from harness.errors import SettingsError
 from harness.settings import Settings
-from harness.slack import SlackUnavailable, deliver
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import (
     ADMIN_SECRET,
     INGEST_SECRET,

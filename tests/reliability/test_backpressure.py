@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, submission
 from tests.servers import free_port

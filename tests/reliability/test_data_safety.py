@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import redis
 
-from harness.alert_log import EVENTS
+from harness.alerting.log import EVENTS
 from harness.settings import Settings
-from harness.store import BUILDS, InfluxStore
+from harness.storage.influx import BUILDS, InfluxStore
 from harness.web import create_app
 from tests.conftest import bearer, submission, wait_done
 from tests.reliability.proxy import FaultyProxy

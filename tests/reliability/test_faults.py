@@ -29,11 +29,11 @@ import redis
 import requests
 from celery import Celery
 
-from harness.alert_log import EVENTS
-from harness.alerts import series_key
+from harness.alerting.alerts import series_key
+from harness.alerting.log import EVENTS
 from harness.client import DeliveryError, PostError, post_submissions
-from harness.series_lock import SeriesLocks
-from harness.store import RESULTS, InfluxStore
+from harness.storage.influx import RESULTS, InfluxStore
+from harness.storage.locks import SeriesLocks
 from tests.conftest import CHECKOUT, INGEST_SECRET, TOKENS
 from tests.servers import InfluxServer, ProcfileProcess, RedisServer
 from tests.slack_receiver import SlackReceiver

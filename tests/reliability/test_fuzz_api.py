@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from harness.client import document_digest
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
 from tests.conftest import (
     ADMIN_SECRET,
     INGEST_SECRET,

@@ -20,7 +20,7 @@ import redis
 import requests
 
 from harness.settings import Settings
-from harness.store import InfluxStore, api_build_url
+from harness.storage.influx import InfluxStore, api_build_url
 from harness.web import create_app
 from tests.conftest import INGEST_SECRET, bearer, submission, wait_done
 

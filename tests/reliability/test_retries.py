@@ -16,9 +16,9 @@ from celery.exceptions import Reject, Retry
 
 from harness.errors import StoreUnavailable
 from harness.model import Submission
-from harness.registry import PENDING, Registry
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.influx import InfluxStore
+from harness.storage.registry import PENDING, Registry
 from harness.web import create_app
 from tests.conftest import bearer, submission
 from tests.servers import free_port

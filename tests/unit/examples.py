@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.alert_rules import BuildRef
-from harness.alerts import Alert, alert_id
+from harness.alerting.alerts import Alert, alert_id
 from harness.catalog import Catalog, Dimension, Metric, Requirement, Spec
+from harness.detection.rules import BuildRef
 
 
 def lower_specs(metric: str, minimum: float, design: float, stretch: float,

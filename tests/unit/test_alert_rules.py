@@ -1,5 +1,5 @@
 """The alert rules on literal judgements: which points alert, under which identity, saying
-what (harness.alert_rules)."""
+what (harness.detection.rules)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.alert_rules import (
+from harness.alerting.alerts import alert_id
+from harness.detection.rules import (
     SPEC_MEMORY,
     VERDICT_RANK,
     BuildRef,
@@ -21,7 +22,6 @@ from harness.alert_rules import (
     spec_alert,
     spec_reason,
 )
-from harness.alerts import alert_id
 
 from .examples import COMPLETENESS, DIMENSIONS, NOTICED, ONSET, PA1, alert
 

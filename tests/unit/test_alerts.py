@@ -1,4 +1,4 @@
-"""Alert identity and triage states on literal event logs (harness.alerts)."""
+"""Alert identity and triage states on literal event logs (harness.alerting.alerts)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.alerts import HARNESS_ACTOR, Alert, alert_id, series_key, state_after
+from harness.alerting.alerts import HARNESS_ACTOR, Alert, alert_id, series_key, state_after
 
 from .examples import DIMENSIONS, PA1, alert
 

@@ -1,11 +1,11 @@
-"""Change points over short literal histories (harness.changepoints)."""
+"""Change points over short literal histories (harness.detection.changepoints)."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.changepoints import ChangePoint, change_points
-from harness.regress import DEFAULT_PARAMS
+from harness.detection.changepoints import ChangePoint, change_points
+from harness.detection.excursions import DEFAULT_PARAMS
 
 WOBBLE = [0.5 * ((i * 7) % 5 - 2) for i in range(200)]
 

@@ -1,5 +1,5 @@
-"""The excursion test on short literal series (harness.regress): the same judgement whole
-or build by build, symmetric in direction, insufficient history, pull requests."""
+"""The excursion test on short literal series (harness.detection.excursions): the same
+judgement whole or build by build, symmetric in direction, insufficient history, pull requests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.regress import (
+from harness.detection.excursions import (
     DEFAULT_PARAMS,
     DetectionParams,
     compare_to_base,

@@ -1,5 +1,5 @@
 """The scheduled scans on literal histories: missing periods (deadman) and change-point
-alerts (harness.scans), over an in-memory store."""
+alerts (harness.detection.scans), over an in-memory store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.scans import missing_periods
+from harness.detection.scans import missing_periods
 
 DAY = timedelta(days=1)
 CADENCE = timedelta(hours=36)

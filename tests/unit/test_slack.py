@@ -1,10 +1,10 @@
-"""Slack messages built from literal alerts, without sending them (harness.slack)."""
+"""Slack messages built from literal alerts, without sending them (harness.alerting.slack)."""
 
 from __future__ import annotations
 
 import pytest
 
-from harness.slack import (
+from harness.alerting.slack import (
     GROUP_LINES,
     SECTION_LIMIT,
     alert_links,

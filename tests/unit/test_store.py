@@ -1,5 +1,5 @@
 """The store's pure parts: times in nanoseconds and RFC 3339, InfluxQL literals, the points
-a submission becomes, build records as the API shows them (harness.store)."""
+a submission becomes, build records as the API shows them (harness.storage.influx)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.model import Build, Measurement, Package, PullRequest, Result, Submission
-from harness.store import (
+from harness.storage.influx import (
     EARLIEST,
     LATEST,
     build_json,

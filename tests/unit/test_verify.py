@@ -1,4 +1,5 @@
-"""Verdicts: the best spec level a value meets, and margins to thresholds (harness.verify)."""
+"""Verdicts: the best spec level a value meets, and margins to thresholds
+(harness.detection.verdicts)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.catalog import Spec
+from harness.detection.verdicts import applicable_specs, inside, judge, margin_to, verdict
 from harness.model import Measurement
-from harness.verify import applicable_specs, inside, judge, margin_to, verdict
 
 from .examples import CATALOG, COMPLETENESS, PA1, lower_specs
 

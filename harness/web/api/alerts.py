@@ -8,11 +8,11 @@ from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 
-from harness.alert_log import AlertLog
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
+from harness.alerting.log import AlertLog
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
 from harness.links import alert_url
-from harness.store import api_build_url
+from harness.storage.influx import api_build_url
 from harness.web.api.auth import require_scope
 from harness.web.context import WebContext, context
 from workers import NOTIFY_ALERT

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from harness.changes import package_changes
 from harness.errors import NotFound
-from harness.store import build_json, dimensions_of
+from harness.storage.influx import build_json, dimensions_of
 from harness.web.context import context
 
 bp = Blueprint("builds", __name__)

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.store import Series, api_build_url, point_time
+from harness.storage.influx import Series, api_build_url, point_time
 from harness.web.context import context
 
 bp = Blueprint("metrics", __name__)

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from harness.alert_log import AlertLog
-from harness.alerts import Alert, alert_id, series_key
+from harness.alerting.alerts import Alert, alert_id, series_key
+from harness.alerting.log import AlertLog
 from harness.catalog import Catalog, Metric
-from harness.changepoints import change_points
-from harness.store import RESULTS, InfluxStore, dimensions_of, point_time
+from harness.detection.changepoints import change_points
+from harness.storage.influx import RESULTS, InfluxStore, dimensions_of, point_time
 
 NEAR_EXCURSION_BUILDS = 3
 

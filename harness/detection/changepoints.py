@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from harness.regress import (
+from harness.detection.excursions import (
     DEFAULT_PARAMS,
     TREND_Z,
     Better,

@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
 from harness.catalog import Metric
 from harness.errors import BrokerUnavailable, MetricConflict
 from harness.formats.native import metric_from_json, metric_to_json, same_definition

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.backup.errors import BackupError
+from harness.storage.backup.errors import BackupError
 
-FORMAT = "harness.backup/1"
+FORMAT = "harness.storage.backup/1"
 NAME = "manifest.json"
 CHUNK = 1 << 20
 

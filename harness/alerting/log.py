@@ -9,10 +9,10 @@ from typing import Any
 
 from influxdb_client.client.write.point import Point
 
-from harness.alerts import EXCURSION_KINDS, TRANSITIONS, Alert, state_after
+from harness.alerting.alerts import EXCURSION_KINDS, TRANSITIONS, Alert, state_after
 from harness.errors import HarnessError, NotFound
 from harness.model import utcnow
-from harness.store import InfluxStore, Series, nanoseconds, point_time
+from harness.storage.influx import InfluxStore, Series, nanoseconds, point_time
 
 EVENTS = "alert_events"
 

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from harness.backup.errors import BackupError
+from harness.storage.backup.errors import BackupError
 
 
 def blob_files(root: Path) -> list[Path]:

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
-from harness.backup.errors import BackupError
 from harness.errors import HarnessError
-from harness.store import InfluxStore, Series, identifier
+from harness.storage.backup.errors import BackupError
+from harness.storage.influx import InfluxStore, Series, identifier
 
 RPC_TIMEOUT_S = 5.0
 READY_TIMEOUT_S = 60.0

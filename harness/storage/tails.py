@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from harness.errors import BrokerUnavailable
-from harness.store import Row
+from harness.storage.influx import Row
 
 PREFIX = "harness:tail:v2:"  # v2: members carry the sample count and spread
 TTL_S = 30 * 86_400  # a series nobody wrote to for a month is dropped (PR branches)

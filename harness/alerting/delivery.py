@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import redis
 
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
+from harness.alerting.slack import EVENTS, deliver, group_message, message_for
 from harness.errors import BrokerUnavailable, ServiceUnavailable
-from harness.slack import EVENTS, deliver, group_message, message_for
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from slack_sdk.webhook import WebhookClient
 
-from harness.alerts import Alert
+from harness.alerting.alerts import Alert
 from harness.errors import HarnessError, ServiceUnavailable
 from harness.links import alert_url, build_url, metric_url
 

@@ -40,10 +40,10 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_backup(args: argparse.Namespace) -> int:
     """Write a backup; returns the exit code."""
-    from harness.backup.archive import write_backup
-    from harness.backup.errors import BackupError
     from harness.errors import SettingsError
     from harness.settings import Settings
+    from harness.storage.backup.archive import write_backup
+    from harness.storage.backup.errors import BackupError
 
     try:
         written = write_backup(Settings.from_env(), args.directory, _say("backup"))
@@ -58,10 +58,10 @@ def run_backup(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     """Load a backup; returns the exit code."""
-    from harness.backup.archive import restore_backup
-    from harness.backup.errors import BackupError
     from harness.errors import SettingsError
     from harness.settings import Settings
+    from harness.storage.backup.archive import restore_backup
+    from harness.storage.backup.errors import BackupError
 
     try:
         restored = restore_backup(Settings.from_env(), args.directory, args.force,

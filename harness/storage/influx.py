@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 from influxdb_client.client.write.point import Point
 
-from harness.alerts import series_key
+from harness.alerting.alerts import series_key
 from harness.errors import StoreError, StoreUnavailable
 from harness.model import Build, Result, Submission
 

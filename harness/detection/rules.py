@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.alerts import Alert, alert_id
+from harness.alerting.alerts import Alert, alert_id
 from harness.catalog import Metric, Spec
 
 SPEC_MEMORY = 20  # builds: a series that already sat this low recently does not alert again

@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 import redis
 
-from harness.backup.errors import BackupError
-from harness.notify import SENT
-from harness.tails import SeriesTails
+from harness.alerting.delivery import SENT
+from harness.storage.backup.errors import BackupError
+from harness.storage.tails import SeriesTails
 
 BATCH = 500
 OTHER = "other"  # a harness:* key of no known kind: kept, and named in a warning

@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from harness.backup import influx, manifest, redis_state
-from harness.backup.blobs import copy_blobs
-from harness.backup.errors import BackupError
-from harness.backup.manifest import Manifest
 from harness.settings import Settings
-from harness.store import InfluxStore
+from harness.storage.backup import influx, manifest, redis_state
+from harness.storage.backup.blobs import copy_blobs
+from harness.storage.backup.errors import BackupError
+from harness.storage.backup.manifest import Manifest
+from harness.storage.influx import InfluxStore
 
 INFLUXDB, REDIS, BLOBS = "influxdb", "redis.jsonl", "blobs"
 Say = Callable[[str], None]
@@ -86,7 +86,7 @@ def _fill(settings: Settings, folder: Path, say: Say) -> Manifest:
     say(f"Redis: kept {_describe(kept)}; left out {_describe(skipped)}")
     if kept[redis_state.OTHER]:
         say(f"warning: kept {kept[redis_state.OTHER]} harness key(s) of no known kind; "
-            "name their kind in harness/backup/redis_state.py")
+            "name their kind in harness/storage/backup/redis_state.py")
     blobs = copy_blobs(settings.blob_dir, folder / BLOBS, progress("blobs", " blob"))
     say(f"blobs: {blobs} from {settings.blob_dir}")
     checksums = manifest.checksums(folder, progress("checksums", " file"))

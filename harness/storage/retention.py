@@ -19,8 +19,8 @@ from influxdb_client.client.write.point import Point
 
 from harness.errors import BrokerUnavailable
 from harness.model import utcnow
-from harness.store import BUILDS, RESULTS, InfluxStore, nanoseconds, rfc3339, time_literal
-from harness.tails import SeriesTails
+from harness.storage.influx import BUILDS, RESULTS, InfluxStore, nanoseconds, rfc3339, time_literal
+from harness.storage.tails import SeriesTails
 
 # The field that marks a pull-request build on the default branch whose points were deleted,
 # so that the next run does not delete them again.

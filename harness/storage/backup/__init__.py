@@ -2,6 +2,6 @@
 (a portable `influxd backup`), the Redis state that matters, the blob folder, and a manifest
 of versions, counts and checksums (docs/decisions.md, "Backups")."""
 
-from harness.backup.errors import BackupError
+from harness.storage.backup.errors import BackupError
 
 __all__ = ["BackupError"]
