@@ -26,11 +26,11 @@ import requests
 
 from bench.report import machine, spread, table, versions, write_json, write_section
 from harness.catalog import Catalog, load_catalog
-from harness.demo import generate_history
 from harness.detection.verdicts import judge
 from harness.formats.native import parse_submission
 from harness.model import Submission
 from harness.storage.influx import InfluxStore, build_point, nanoseconds, result_point
+from harness.tools.demo import generate_history
 from tests.servers import CeleryWorker, GunicornServer, InfluxServer, ManagedProcess, RedisServer
 from tests.slack_receiver import SlackReceiver
 

@@ -15,10 +15,10 @@ import pytest
 import redis
 import requests
 
-from harness.cli import main
-from harness.client import document_digest
-from harness.demo import generate_history
+from harness.client.cli import main
+from harness.client.http import document_digest
 from harness.storage.influx import InfluxStore
+from harness.tools.demo import generate_history
 from tests.conftest import INGEST_SECRET, post_all
 
 END = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a fixed end: the same builds on every run

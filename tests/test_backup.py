@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from harness.cli import main
+from harness.client.cli import main
 from harness.errors import SettingsError
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore

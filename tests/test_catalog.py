@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import DetectionSettings, load_catalog, parse_detection
-from harness.cli import main
+from harness.client.cli import main
 from harness.detection.excursions import DEFAULT_PARAMS
 from harness.detection.verdicts import verdict
 from harness.errors import CatalogError, Problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.ci_env import BuildEnvError, build_from_env, detect_ci, require_identity
+from harness.client.ci_env import BuildEnvError, build_from_env, detect_ci, require_identity
 
 GITHUB_PUSH = {
     "GITHUB_ACTIONS": "true",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.client import DeliveryError, post_submissions, wait_until_processed
+from harness.client.http import DeliveryError, post_submissions, wait_until_processed
 from tests.http_stub import JsonHandler
 from tests.http_stub import serving as serve
 

@@ -17,8 +17,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from harness.client import post_submissions, wait_until_processed
-from harness.demo import DemoEvents, demo_events, generate_history
+from harness.client.http import post_submissions, wait_until_processed
+from harness.tools.demo import DemoEvents, demo_events, generate_history
 from tests.browser import Browser
 from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer
 from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer

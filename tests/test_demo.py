@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from harness.demo import (
+from harness.tools.demo import (
     DATASETS,
     FILTERS,
     NIGHTLY_CI,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from harness.demo import DATASETS, FILTERS, generate_history
-from harness.demo_blobs import BRIGHT_SNR, STARS, astrometry_extras, star_rng
+from harness.tools.demo import DATASETS, FILTERS, generate_history
+from harness.tools.demo_blobs import BRIGHT_SNR, STARS, astrometry_extras, star_rng
 
 END = datetime(2026, 7, 26, 12, 0, tzinfo=UTC)
 STAR_KEYS = {"validate_drp.AM1": {"snr", "mag", "residual"}, "validate_drp.PA1": {"rms", "mag"}}

@@ -134,7 +134,7 @@ def test_bad_jobs_are_refused_with_paths_and_store_nothing(
 
 
 def test_digest_finds_a_posted_document(client: Any, system: InfluxStore) -> None:
-    from harness.client import document_digest
+    from harness.client.http import document_digest
 
     submission_id = post_job(client, JOB).json["submission"]
     found = client.get(f"/api/v1/submissions?digest={document_digest(JOB)}").json

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
+from harness.client.cli import main
 from harness.detection.excursions import DEFAULT_PARAMS
 from tests.conftest import CHECKOUT, post_all
 from tests.test_alerts import nightly, noisy
@@ -83,7 +83,7 @@ def test_replay_needs_only_the_light_client_with_a_harness_url(
     path.write_text("build_id,time,value\n" + "".join(
         f"b{index},{1_790_000_000 + 86_400 * index},{value}\n"
         for index, value in enumerate(values)))
-    script = ("import json, sys\nfrom harness.cli import main\n"
+    script = ("import json, sys\nfrom harness.client.cli import main\n"
               f"code = main(['replay', {str(path)!r}, '--metric', 'pipe_tasks.runtime', "
               f"'--url', {web!r}, '--set', 'threshold=4'])\n"
               "heavy = ('flask', 'celery', 'bokeh', 'astropy', 'pydantic', 'yaml', 'ruptures',"

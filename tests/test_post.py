@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
-from harness.gate import NONE
-from harness.post import JOBS_PATH, prepare
+from harness.client.cli import main
+from harness.client.gate import NONE
+from harness.client.post import JOBS_PATH, prepare
 from tests.conftest import CHECKOUT, INGEST_SECRET
 from tests.http_stub import JsonHandler, serving
 
@@ -299,7 +299,7 @@ def test_processing_failed_exits_5(capsys, monkeypatch, tmp_path):
 
 
 def test_post_imports_no_web_worker_or_science_stack(web, system, monkeypatch):
-    script = ("import json, sys\nfrom harness.cli import main\n"
+    script = ("import json, sys\nfrom harness.client.cli import main\n"
               "code = main(['post', '--metric', 'validate_drp.PA1=4.7mmag', '--dimension', "
               "'filter=r', '--wait'])\n"
               "heavy = ('flask', 'celery', 'bokeh', 'numpy', 'astropy')\n"

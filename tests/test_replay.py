@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.cli import main
-from harness.replay import SeriesPoint, load_points, replay_series
+from harness.client.cli import main
+from harness.tools.replay import SeriesPoint, load_points, replay_series
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 START = 1_790_000_000  # seconds since the epoch of the first build

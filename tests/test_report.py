@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
+from harness.client.cli import main
 from harness.storage.influx import InfluxStore
 from tests.conftest import post_all
 

@@ -22,7 +22,7 @@ from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 from supervisor.xmlrpc import SupervisorTransport
 
-from harness import supervise
+from harness.tools import supervise
 from tests.conftest import TOKENS, bearer, submission
 from tests.servers import PROJECT_ROOT, VENV_BIN, InfluxServer, ManagedProcess, free_port
 

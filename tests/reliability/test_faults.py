@@ -31,7 +31,7 @@ from celery import Celery
 
 from harness.alerting.alerts import series_key
 from harness.alerting.log import EVENTS
-from harness.client import DeliveryError, PostError, post_submissions
+from harness.client.http import DeliveryError, PostError, post_submissions
 from harness.storage.influx import RESULTS, InfluxStore
 from harness.storage.locks import SeriesLocks
 from tests.conftest import CHECKOUT, INGEST_SECRET, TOKENS

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from harness.client import document_digest
+from harness.client.http import document_digest
 from harness.storage.influx import InfluxStore
 from tests.conftest import (
     ADMIN_SECRET,

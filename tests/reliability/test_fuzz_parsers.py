@@ -24,7 +24,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
 from harness.catalog import Catalog, load_catalog
-from harness.client import document_digest
+from harness.client.http import document_digest
 from harness.detection.verdicts import judge
 from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.job import parse_job

@@ -1,5 +1,5 @@
 """The summary `harness post --wait` prints and its --fail-on gates, on literal statuses
-(harness.gate)."""
+(harness.client.gate)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.gate import GATES, gate_failures, gate_line, summary_markdown
+from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
 
 EXCURSION = {"baseline": 4.2, "noise": 0.13, "change": 0.55, "relative_change": 0.1309,
              "score": 4.1, "threshold": 3.35, "decision": "regression", "test": "history"}

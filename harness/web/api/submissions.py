@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from harness.client import document_digest
+from harness.client.http import document_digest
 from harness.errors import (
     BrokerUnavailable,
     Forbidden,

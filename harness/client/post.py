@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from harness import ci_env
-from harness.gate import GATES, gate_failures, gate_line, summary_markdown
+from harness.client import ci_env
+from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
 
 if TYPE_CHECKING:
     import requests
@@ -233,7 +233,7 @@ def _require(source: str, build: Mapping[str, Any], env: Mapping[str, str],
 def _post_all(documents: Sequence[Document], url: str, token: str, args: argparse.Namespace,
               session: requests.Session) -> tuple[int, list[str]]:
     """Post every document; (exit code so far, the submission ids the harness took)."""
-    from harness.client import DeliveryError, deliver_document
+    from harness.client.http import DeliveryError, deliver_document
 
     code = OK
     ids: list[str] = []
@@ -271,7 +271,7 @@ def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Name
     """Wait until every submission is processed, print the summary, apply the gate."""
     import requests
 
-    from harness.client import fetch_status, wait_until_processed
+    from harness.client.http import fetch_status, wait_until_processed
 
     try:
         wait_until_processed(url, ids, timeout=args.timeout, token=token, session=session,

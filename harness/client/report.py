@@ -10,7 +10,7 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
-from harness.post import DEFAULT_URL, GATE_FAILED, OK, UNREACHABLE, USAGE
+from harness.client.post import DEFAULT_URL, GATE_FAILED, OK, UNREACHABLE, USAGE
 
 EPILOG = """\
 examples:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the report; returns the exit code."""
     import requests
 
-    from harness.client import json_object
+    from harness.client.http import json_object
 
     if bool(args.ci) != bool(args.id):
         return _say("give both CI and ID of a build, or --branch / --build", USAGE)

@@ -84,7 +84,7 @@ def supervisord_config(processes: Sequence[Process], environment: Mapping[str, s
     log_dir = var_dir / "log"
     pairs = ",".join(_environment_value(key, value) for key, value in environment.items())
     lines = [
-        "; Made by `python -m harness.supervise` from the Procfile and .env at each start;",
+        "; Made by `python -m harness.tools.supervise` from the Procfile and .env at each start;",
         "; edit those instead.",
         "[supervisord]",
         "nodaemon = true",
@@ -143,7 +143,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the supervisord configuration of a Procfile; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m harness.supervise", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m harness.tools.supervise", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--procfile", type=Path, default=Path("Procfile"))
     parser.add_argument("--env-file", type=Path, default=Path(".env"),
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         environment = read_env_file(args.env_file) if args.env_file.exists() else {}
         text = supervisord_config(processes, environment, args.var_dir, args.root)
     except (OSError, ConfigError) as error:
-        print(f"harness.supervise: {error}", file=sys.stderr)
+        print(f"harness.tools.supervise: {error}", file=sys.stderr)
         return 1
     (args.var_dir / "log").mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

@@ -1,4 +1,4 @@
-"""A believable, seeded history of nightly and PR builds (posting it: harness.client)."""
+"""A believable, seeded history of nightly and PR builds (posting it: harness.client.http)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from harness.demo_blobs import STAR_EXTRAS, star_rng
+from harness.tools.demo_blobs import STAR_EXTRAS, star_rng
 
 DATASETS = ("hsc_rc2", "dc2_test_med")
 FILTERS = ("u", "g", "r", "i", "z", "y")
@@ -30,7 +30,7 @@ MERGE_RATES: Mapping[str, float] = {
     "daf_butler": 0.4,
 }
 CCDS = {"hsc_rc2": 20, "dc2_test_med": 18}
-STAR_DATASET = "hsc_rc2"  # its AM1 and PA1 carry per-star arrays (harness.demo_blobs)
+STAR_DATASET = "hsc_rc2"  # its AM1 and PA1 carry per-star arrays (harness.tools.demo_blobs)
 
 REGRESSION_AT = 0.7
 REGRESSION_PACKAGE = "jointcal"

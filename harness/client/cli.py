@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from harness.client import backfill, post, report
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the harness command line; returns the exit code."""
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="do not wait until the worker has judged everything")
     demo.set_defaults(run=_demo)
 
-    from harness import backfill, post, replay
+    from harness.tools import replay  # the detection: numpy and the catalog, only when run
 
     post.add_arguments(commands.add_parser(
         "post", help="post a build's measurements from CI (native or lsst.verify JSON)"))
@@ -47,8 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backfill", help="import many historical submissions or jobs, resumably"))
     replay.add_arguments(commands.add_parser(
         "replay", help="backtest a recorded series through the production detection"))
-    from harness.report import command as report
-
     report.add_arguments(commands.add_parser(
         "report", help="the verification report of a build or a release"))
     from harness.storage.backup import command as backup
@@ -100,8 +100,8 @@ def _settings_check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from harness.client import post_submissions, wait_until_processed
-    from harness.demo import demo_events, generate_history
+    from harness.client.http import post_submissions, wait_until_processed
+    from harness.tools.demo import demo_events, generate_history
 
     if not args.token:
         print("harness demo: an ingest token is needed (--token or HARNESS_TOKEN)",

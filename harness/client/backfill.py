@@ -188,7 +188,7 @@ def import_documents(
     import requests
     from tqdm import tqdm
 
-    from harness.client import (
+    from harness.client.http import (
         DeliveryError,
         deliver_document,
         document_digest,
@@ -253,7 +253,7 @@ def report(summary: ImportSummary, total: int) -> None:
 
 def _wait(url: str, token: str, ids: dict[str, Document], timeout: float) -> int:
     """Wait until the worker has judged every posted submission; report; 4 on timeout."""
-    from harness.client import wait_until_processed
+    from harness.client.http import wait_until_processed
 
     _say(f"waiting until the harness has judged {len(ids)} submissions")
     try:
@@ -320,7 +320,7 @@ def _field(body: dict[str, Any], *keys: str) -> Any:
 
 
 def _rejection(document: Document, response: requests.Response) -> Rejection:
-    from harness.client import json_object
+    from harness.client.http import json_object
 
     body = json_object(response)
     error = str(body.get("error") or response.text[:200] or response.reason)

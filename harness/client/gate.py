@@ -9,6 +9,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from harness import links
+
 GATES = ("design", "minimum", "regression")
 GATE_VERDICTS = {"design": frozenset({"minimum", "fail"}), "minimum": frozenset({"fail"})}
 NONE = "\u2013"  # an en dash: no value, no change
@@ -30,8 +32,6 @@ def gate_line(gates: Sequence[str], failures: Sequence[tuple[str, str]]) -> str:
 def summary_markdown(statuses: Sequence[Mapping[str, Any]], base_url: str = "") -> str:
     """The processed submissions as Markdown: per build a line, a table of results, alerts;
     links to the build's page and to each series' history."""
-    from harness import links
-
     root = base_url.rstrip("/")
     lines = ["### Metric harness", ""]
     for status in statuses:
@@ -85,8 +85,6 @@ def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]
 
 
 def _build_line(build: Mapping[str, Any], status: Mapping[str, Any], root: str = "") -> str:
-    from harness import links
-
     name = f"{build.get('ci', '?')} {build.get('id', '?')}"
     line = f"**[{name}]({build['url']})**" if build.get("url") else f"**{name}**"
     if build.get("branch"):
