@@ -26,8 +26,8 @@ from harness.catalog import Metric
 from harness.model import Build, Measurement, PullRequest, Result, Submission, Verdict
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore, result_point
+from harness.testing.servers import InfluxServer, RedisServer
 from harness.web import create_app
-from tests.servers import InfluxServer, RedisServer
 
 METRIC = "validate_drp.AM1"
 DIMENSIONS = {"dataset": "bench", "filter": "r"}

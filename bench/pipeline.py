@@ -30,9 +30,15 @@ from harness.detection.verdicts import judge
 from harness.formats.native import parse_submission
 from harness.model import Submission
 from harness.storage.influx import InfluxStore, build_point, nanoseconds, result_point
+from harness.testing.servers import (
+    CeleryWorker,
+    GunicornServer,
+    InfluxServer,
+    ManagedProcess,
+    RedisServer,
+)
+from harness.testing.slack_receiver import SlackReceiver
 from harness.tools.demo import generate_history
-from tests.servers import CeleryWorker, GunicornServer, InfluxServer, ManagedProcess, RedisServer
-from tests.slack_receiver import SlackReceiver
 
 SECRET = "bench-secret-0123456789"
 DATABASE = "bench"

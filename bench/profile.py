@@ -20,7 +20,7 @@ from harness.ingest import judge_and_store
 from harness.storage.blobs import BlobStore
 from harness.storage.influx import InfluxStore
 from harness.storage.registry import Registry
-from tests.servers import InfluxServer, RedisServer
+from harness.testing.servers import InfluxServer, RedisServer
 
 
 def main() -> int:

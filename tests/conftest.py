@@ -15,9 +15,9 @@ import redis
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.storage.tails import SeriesTails
+from harness.testing.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
+from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
-from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
-from tests.slack_receiver import SlackReceiver
 
 INGEST_SECRET = "ingest-secret-0123456789"
 TRIAGE_SECRET = "triage-secret-0123456789"

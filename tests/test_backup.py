@@ -16,9 +16,9 @@ from harness.client.cli import main
 from harness.errors import SettingsError
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
+from harness.testing.servers import InfluxServer, RedisServer
 from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, post_all, submission, wait_done
-from tests.servers import InfluxServer, RedisServer
 from tests.test_alerts import announced, nightly, noisy
 
 INLINE_METRIC = {"name": "my_pkg.wall_time", "unit": "s", "better": "lower",

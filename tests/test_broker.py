@@ -10,7 +10,7 @@ import pytest
 import redis
 from kombu import Connection, Exchange, Queue
 
-from tests.servers import RedisServer
+from harness.testing.servers import RedisServer
 from workers.broker import TRANSPORT
 from workers.leases import GRACE_S, Lease, orphans
 

@@ -17,8 +17,8 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from harness.testing.http_stub import serving
 from tests.browser import Browser
-from tests.http_stub import serving
 
 pytestmark = pytest.mark.browser
 

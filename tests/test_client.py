@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from harness.client.http import DeliveryError, post_submissions, wait_until_processed
-from tests.http_stub import JsonHandler
-from tests.http_stub import serving as serve
+from harness.testing.http_stub import JsonHandler
+from harness.testing.http_stub import serving as serve
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 

@@ -18,10 +18,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from harness.client.http import post_submissions, wait_until_processed
+from harness.testing.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 from harness.tools.demo import DemoEvents, demo_events, generate_history
 from tests.browser import Browser
 from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer
-from tests.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 
 pytestmark = pytest.mark.browser
 END = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -9,9 +9,9 @@ import pytest
 
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
+from harness.testing.servers import free_port
 from harness.web import create_app
 from tests.conftest import ADMIN_SECRET, TRIAGE_SECRET, bearer, submission, wait_done
-from tests.servers import free_port
 
 
 def post(client: Any, body: Any, secret: str | None = None) -> Any:

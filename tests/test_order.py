@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from harness.storage.influx import InfluxStore
+from harness.testing.slack_receiver import SlackReceiver
 from tests.conftest import bearer, post_all, wait_done
-from tests.slack_receiver import SlackReceiver
 from tests.test_alerts import nightly
 
 STEP_AT, LENGTH = 40, 52

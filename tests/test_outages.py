@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from harness.storage.influx import InfluxStore
+from harness.testing.servers import InfluxServer, RedisServer
 from tests.conftest import bearer, submission, wait_done
-from tests.servers import InfluxServer, RedisServer
 
 
 def test_store_outage_delays_but_does_not_lose_a_submission(

@@ -18,8 +18,8 @@ import pytest
 from harness.client.cli import main
 from harness.client.gate import NONE
 from harness.client.post import JOBS_PATH, prepare
+from harness.testing.http_stub import JsonHandler, serving
 from tests.conftest import CHECKOUT, INGEST_SECRET
-from tests.http_stub import JsonHandler, serving
 
 CI_VARIABLES = (
     "GITHUB_ACTIONS", "GITLAB_CI", "JENKINS_URL", "BUILD_TAG", "BUILDKITE", "GITHUB_STEP_SUMMARY",

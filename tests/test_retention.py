@@ -23,9 +23,9 @@ from harness.settings import Settings
 from harness.storage.influx import InfluxStore, point_time
 from harness.storage.retention import EXPIRED_FIELD, Retention, expire
 from harness.storage.tails import PREFIX, SeriesTails
+from harness.testing.servers import CeleryWorker, RedisServer
 from harness.web import create_app
 from tests.conftest import post_all, submission
-from tests.servers import CeleryWorker, RedisServer
 from workers import EXPIRE_BRANCH_POINTS, create_celery
 
 DAYS = 1  # the retention of these tests

@@ -1,4 +1,4 @@
-"""Tests of tests/servers.py against real servers."""
+"""Tests of harness/testing/servers.py against real servers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import redis
 import requests
 from celery import Celery
 
-from tests import servers
-from tests.servers import (
+from harness.testing import servers
+from harness.testing.servers import (
     CeleryWorker,
     GunicornServer,
     InfluxServer,

@@ -17,8 +17,8 @@ from harness.alerting.delivery import notified_key, notify_once
 from harness.alerting.slack import alert_message, follow_up_message, headline, message_for
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
-from tests.servers import CeleryWorker
-from tests.slack_receiver import SlackReceiver
+from harness.testing.servers import CeleryWorker
+from harness.testing.slack_receiver import SlackReceiver
 from workers import NOTIFY_ALERT, create_celery
 
 PUBLIC = "http://127.0.0.1:5000"

@@ -22,9 +22,9 @@ from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 from supervisor.xmlrpc import SupervisorTransport
 
+from harness.testing.servers import PROJECT_ROOT, VENV_BIN, InfluxServer, ManagedProcess, free_port
 from harness.tools import supervise
 from tests.conftest import TOKENS, bearer, submission
-from tests.servers import PROJECT_ROOT, VENV_BIN, InfluxServer, ManagedProcess, free_port
 
 RECOVERY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0

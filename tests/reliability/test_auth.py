@@ -27,6 +27,8 @@ from harness.alerting.slack import SlackUnavailable, deliver
 from harness.errors import SettingsError
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
+from harness.testing.servers import CeleryWorker
+from harness.testing.slack_receiver import SlackReceiver
 from tests.conftest import (
     ADMIN_SECRET,
     INGEST_SECRET,
@@ -35,8 +37,6 @@ from tests.conftest import (
     submission,
     wait_done,
 )
-from tests.servers import CeleryWorker
-from tests.slack_receiver import SlackReceiver
 
 SECRETS = (INGEST_SECRET, TRIAGE_SECRET, ADMIN_SECRET)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -14,9 +14,9 @@ import redis
 
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
+from harness.testing.servers import free_port
 from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, submission
-from tests.servers import free_port
 
 IDLE_DB = 6  # a Redis database no worker listens on
 

@@ -34,9 +34,9 @@ from harness.alerting.log import EVENTS
 from harness.client.http import DeliveryError, PostError, post_submissions
 from harness.storage.influx import RESULTS, InfluxStore
 from harness.storage.locks import SeriesLocks
+from harness.testing.servers import InfluxServer, ProcfileProcess, RedisServer
+from harness.testing.slack_receiver import SlackReceiver
 from tests.conftest import CHECKOUT, INGEST_SECRET, TOKENS
-from tests.servers import InfluxServer, ProcfileProcess, RedisServer
-from tests.slack_receiver import SlackReceiver
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 

@@ -19,9 +19,9 @@ from harness.model import Submission
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.storage.registry import PENDING, Registry
+from harness.testing.servers import free_port
 from harness.web import create_app
 from tests.conftest import bearer, submission
-from tests.servers import free_port
 from workers import LOST_AFTER_S, PROCESS_SUBMISSION, REQUEUE_LOST, create_celery, retry_later
 
 IDLE_DB = 7  # a Redis database no worker listens on

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from tests.http_stub import LoopbackServer
+from harness.testing.http_stub import LoopbackServer
 
 Mode = Literal["refuse", "drop"]
 

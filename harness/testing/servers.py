@@ -16,7 +16,7 @@ from typing import Self
 import redis
 import requests
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _LOCAL_BIN = PROJECT_ROOT / ".venv" / "bin"
 VENV_BIN = _LOCAL_BIN if _LOCAL_BIN.is_dir() else Path(sys.prefix) / "bin"
 STOP_TIMEOUT = 10.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.http_stub import LoopbackServer
+from harness.testing.http_stub import LoopbackServer
 
 # What Slack's webhook answers, by status (https://api.slack.com/messaging/webhooks).
 BODIES = {200: "ok", 400: "invalid_payload", 403: "action_prohibited", 404: "no_service",
