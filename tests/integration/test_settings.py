@@ -12,7 +12,7 @@ import pytest
 from harness.errors import SettingsError
 from harness.settings import Settings
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_match_api_md() -> None:

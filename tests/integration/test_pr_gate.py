@@ -11,7 +11,7 @@ import pytest
 
 from harness.storage.influx import InfluxStore
 from tests.conftest import post_all
-from tests.test_post import PA1_R, clean_env, post, write
+from tests.integration.test_post import PA1_R, clean_env, post, write
 
 __all__ = ["clean_env"]  # its autouse fixture: no CI of this machine leaks in, a token is set
 

@@ -13,7 +13,7 @@ import pytest
 from harness.client.cli import main
 from harness.detection.excursions import DEFAULT_PARAMS
 from tests.conftest import CHECKOUT, post_all
-from tests.test_alerts import nightly, noisy
+from tests.integration.test_alerts import nightly, noisy
 
 DEFAULT_SETTINGS = {
     "threshold": DEFAULT_PARAMS.threshold, "pr_threshold": DEFAULT_PARAMS.pr_threshold,

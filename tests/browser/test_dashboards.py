@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from harness.client.http import post_submissions, wait_until_processed
 from harness.testing.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 from harness.tools.demo import DemoEvents, demo_events, generate_history
-from tests.browser import Browser
+from tests.browser.chromium import Browser
 from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer
 
 pytestmark = pytest.mark.browser

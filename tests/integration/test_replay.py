@@ -12,7 +12,7 @@ import pytest
 from harness.client.cli import main
 from harness.tools.replay import SeriesPoint, load_points, replay_series
 
-CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parents[2]
 START = 1_790_000_000  # seconds since the epoch of the first build
 
 

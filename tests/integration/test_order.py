@@ -16,7 +16,7 @@ import redis
 from harness.storage.influx import InfluxStore
 from harness.testing.slack_receiver import SlackReceiver
 from tests.conftest import bearer, post_all, wait_done
-from tests.test_alerts import nightly
+from tests.integration.test_alerts import nightly
 
 STEP_AT, LENGTH = 40, 52
 

@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from harness.testing.http_stub import serving
-from tests.browser import Browser
+from tests.browser.chromium import Browser
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from harness.storage.influx import InfluxStore
 from harness.testing.servers import InfluxServer, RedisServer
 from harness.web import create_app
 from tests.conftest import TRIAGE_SECRET, bearer, post_all, submission, wait_done
-from tests.test_alerts import announced, nightly, noisy
+from tests.integration.test_alerts import announced, nightly, noisy
 
 INLINE_METRIC = {"name": "my_pkg.wall_time", "unit": "s", "better": "lower",
                  "description": "wall time of my task"}

@@ -13,6 +13,7 @@ from harness.client.cli import main
 from harness.detection.excursions import DEFAULT_PARAMS
 from harness.detection.verdicts import verdict
 from harness.errors import CatalogError, Problem
+from tests.conftest import CHECKOUT
 
 SETTINGS = """
 dimensions:
@@ -111,7 +112,7 @@ def test_band_dependent_specs_and_most_specific_wins(tmp_path: Path) -> None:
 
 
 def test_verdict_levels_of_the_shipped_catalog() -> None:
-    catalog = load_catalog(Path(__file__).resolve().parent.parent / "metrics")
+    catalog = load_catalog(CHECKOUT / "metrics")
     pa1 = catalog.metrics["validate_drp.PA1"].specs
     assert [verdict(v, pa1, {"filter": "g"})[0] for v in (2.9, 4.0, 6.0, 9.0)] == [
         "stretch", "design", "minimum", "fail"]
@@ -341,6 +342,6 @@ def test_metric_base_must_name_a_metric_and_not_itself(tmp_path: Path) -> None:
 
 
 def test_shipped_catalog_detection_settings() -> None:
-    catalog = load_catalog(Path(__file__).resolve().parent.parent / "metrics")
+    catalog = load_catalog(CHECKOUT / "metrics")
     assert catalog.metrics["pipe_tasks.runtime"].detection.overrides == {"min_relative": 0.05}
     assert catalog.metrics["validate_drp.PA1"].detection == DetectionSettings()  # a KPM

@@ -1,0 +1,1 @@
+"""Dashboard tests in headless Chromium (chromium: the ChromeDriver session helper)."""

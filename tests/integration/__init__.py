@@ -1,0 +1,1 @@
+"""Tests that run against real Redis, InfluxDB, Celery workers and the Flask app."""
