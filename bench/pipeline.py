@@ -29,7 +29,7 @@ from harness.catalog import Catalog, load_catalog
 from harness.detection.verdicts import judge
 from harness.formats.native import parse_submission
 from harness.model import Submission
-from harness.storage.influx import InfluxStore, build_point, nanoseconds, result_point
+from harness.storage.influx import InfluxStore, build_point, result_point
 from harness.testing.servers import (
     CeleryWorker,
     GunicornServer,
@@ -38,6 +38,7 @@ from harness.testing.servers import (
     RedisServer,
 )
 from harness.testing.slack_receiver import SlackReceiver
+from harness.times import nanoseconds
 from harness.tools.demo import generate_history
 
 SECRET = "bench-secret-0123456789"

@@ -9,14 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from harness.storage.influx import (
-    RESULTS,
-    InfluxStore,
-    dimensions_of,
-    identifier,
-    rfc3339,
-    time_literal,
-)
+from harness.storage.influx import RESULTS, InfluxStore, dimensions_of, identifier
+from harness.times import rfc3339, time_literal
 
 DETAIL_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "baseline", "change",
                  "score", "decision", "sample_count", "sample_spread")

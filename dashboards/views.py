@@ -31,8 +31,9 @@ from harness.links import (
     release_report_url,
     report_url,
 )
-from harness.storage.influx import dimensions_of, point_time
+from harness.storage.influx import dimensions_of
 from harness.storage.retention import Retention
+from harness.times import epoch_ms, parse_utc, point_time
 from harness.web.context import WebContext, context
 
 bp = Blueprint("dash_pages", __name__)
@@ -321,7 +322,7 @@ def _label(dimensions: Mapping[str, str]) -> str:
 
 
 def _ms(moment: str) -> float:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000
+    return epoch_ms(parse_utc(moment))
 
 
 def _view_args() -> dict[str, str]:
@@ -334,8 +335,7 @@ def _time_arg(name: str) -> datetime | None:
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_utc(text)
     except ValueError:
         raise InvalidInput([Problem(name, "must be an ISO 8601 date or time")],
                            "bad query") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -42,18 +42,11 @@ from harness.detection.rules import (
 from harness.detection.verdicts import judge, verdict
 from harness.model import Measurement, Result, Submission, utcnow
 from harness.storage.blobs import BlobStore
-from harness.storage.influx import (
-    RESULTS,
-    InfluxStore,
-    Row,
-    build_point,
-    nanoseconds,
-    point_time,
-    result_point,
-)
+from harness.storage.influx import RESULTS, InfluxStore, Row, build_point, result_point
 from harness.storage.locks import SeriesLocks
 from harness.storage.registry import Registry
 from harness.storage.tails import NO_ROWS, Around, Rows, SeriesTails
+from harness.times import nanoseconds, parse_utc, point_time
 
 KEEP = DEFAULT_PARAMS.history_needed + 24  # cached points per series: room for late builds
 WITHDRAWN = "withdrawn: the builds stored since no longer show this excursion"
@@ -341,7 +334,7 @@ def _row(submission: Submission, result: Result, time: int) -> Row:
 
 def _noticed(alert: Alert) -> int:
     """When the build that noticed an alert ran, in ns."""
-    return nanoseconds(datetime.fromisoformat(alert.time))
+    return nanoseconds(parse_utc(alert.time))
 
 
 def _restarts(alerts: Sequence[Alert]) -> dict[str, int]:
@@ -349,7 +342,7 @@ def _restarts(alerts: Sequence[Alert]) -> dict[str, int]:
     restarts: dict[str, int] = {}
     for alert in alerts:
         if alert.kind == "regression" and alert.state == "acknowledged":
-            start = nanoseconds(datetime.fromisoformat(alert.started_time or alert.time))
+            start = nanoseconds(parse_utc(alert.started_time or alert.time))
             restarts[alert.series] = max(start, restarts.get(alert.series, start))
     return restarts
 

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from harness.times import parse_utc
+
 Verdict = Literal["stretch", "design", "minimum", "fail", "none"]
 
 
@@ -69,7 +71,7 @@ class Build:
             ci=data["ci"],
             id=data["id"],
             branch=data["branch"],
-            time=datetime.fromisoformat(data["time"]) if data.get("time") else None,
+            time=parse_utc(data["time"]) if data.get("time") else None,
             url=data.get("url"),
             commit=data.get("commit"),
             pull_request=PullRequest(**pull_request) if pull_request else None,
@@ -150,7 +152,7 @@ class Submission:
         return cls(
             id=data["id"], build=Build.from_json(data["build"]),
             measurements=tuple(Measurement.from_json(m) for m in data["measurements"]),
-            received=datetime.fromisoformat(data["received"]),
+            received=parse_utc(data["received"]),
             blobs=dict(data.get("blobs", {})),
         )
 

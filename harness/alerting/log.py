@@ -12,7 +12,8 @@ from influxdb_client.client.write.point import Point
 from harness.alerting.alerts import EXCURSION_KINDS, TRANSITIONS, Alert, state_after
 from harness.errors import HarnessError, NotFound
 from harness.model import utcnow
-from harness.storage.influx import InfluxStore, Series, nanoseconds, point_time
+from harness.storage.influx import InfluxStore, Series
+from harness.times import nanoseconds, parse_utc, point_time
 
 EVENTS = "alert_events"
 
@@ -32,9 +33,9 @@ def opened_point(alert: Alert) -> Point:
         Point(EVENTS).tag("alert", alert.id).tag("metric", alert.metric)
         .field("event", "opened").field("kind", alert.kind).field("severity", alert.severity)
         .field("series", alert.series).field("build_id", alert.build_id)
-        .field("build_time", nanoseconds(datetime.fromisoformat(alert.time)))
+        .field("build_time", nanoseconds(parse_utc(alert.time)))
         .field("document", json.dumps(alert.to_json() | {"history": []}))
-        .time(nanoseconds(datetime.fromisoformat(named)))
+        .time(nanoseconds(parse_utc(named)))
     )
 
 

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness.times import parse_utc
+
 if TYPE_CHECKING:  # requests and tqdm load when the command runs, not when the CLI is built
     import requests
 
@@ -63,10 +65,9 @@ class Document:
         if not isinstance(value, str):
             return None
         try:
-            moment = datetime.fromisoformat(value)
+            return parse_utc(value)
         except ValueError:
             return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     @property
     def build(self) -> str:

@@ -6,10 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.client import backfill, post, report
+from harness.times import parse_utc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       help="an ingest token secret (default: $HARNESS_TOKEN)")
     demo.add_argument("--nights", type=int, default=120)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--end", type=_utc_time, default=None,
+    demo.add_argument("--end", type=parse_utc, default=None,
                       help="when the history ends (ISO 8601; default: now); "
                            "the same --end re-posts the same builds")
     demo.add_argument("--no-wait", action="store_true",
@@ -134,11 +134,6 @@ def _run_scans(url: str, token: str) -> None:
         if response.status_code != 202:
             print(f"harness demo: scan {scan}: {response.status_code} {response.text}",
                   file=sys.stderr)
-
-
-def _utc_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

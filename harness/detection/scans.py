@@ -11,7 +11,8 @@ from harness.alerting.alerts import Alert, alert_id, series_key
 from harness.alerting.log import AlertLog
 from harness.catalog import Catalog, Metric
 from harness.detection.changepoints import change_points
-from harness.storage.influx import RESULTS, InfluxStore, dimensions_of, point_time
+from harness.storage.influx import RESULTS, InfluxStore, dimensions_of
+from harness.times import point_time
 
 NEAR_EXCURSION_BUILDS = 3
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, Strict, ValidationError
 
 from harness.catalog.loader import in_body
 from harness.errors import InvalidInput, MalformedRequest, Problem
-from harness.storage.influx import EARLIEST, LATEST
+from harness.times import storable
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_DEPTH = 64  # levels of nested arrays and objects in a document
@@ -50,8 +50,7 @@ def _path_tail(text: str) -> str:
 
 
 def _storable_time(moment: datetime) -> datetime:
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    if not EARLIEST <= aware < LATEST:
+    if not storable(moment):
         raise ValueError("must be between the years 1678 and 2261 (what InfluxDB can store)")
     return moment
 

@@ -11,15 +11,9 @@ from typing import Any
 from harness.catalog import Catalog
 from harness.errors import NotFound
 from harness.report.model import BuildRef, Observation, Report, build_report
-from harness.storage.influx import (
-    RESULTS,
-    InfluxStore,
-    build_json,
-    dimensions_of,
-    point_time,
-    rfc3339,
-)
+from harness.storage.influx import RESULTS, InfluxStore, build_json, dimensions_of
 from harness.storage.retention import Retention
+from harness.times import point_time, rfc3339
 
 DATASET = "dataset"  # the dimension that tells CI jobs apart; "" = results without one
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Protocol
 
 from harness.catalog import Catalog
 from harness.errors import InvalidInput, Problem
 from harness.report.collect import builds_report, release_report
 from harness.report.model import Report
-from harness.storage.influx import EARLIEST, LATEST, InfluxStore
+from harness.storage.influx import InfluxStore
 from harness.storage.retention import Retention
+from harness.times import clamp, iso_z, parse_utc
 
 MAX_BUILDS = 100
 
@@ -55,12 +55,8 @@ def parse_selection(args: QueryArgs) -> Selection:
         problems.append(Problem("branch", "give either build=… or branch=/until=, not both"))
     if until:
         try:
-            moment = datetime.fromisoformat(until.replace("Z", "+00:00"))
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
             # clamped to what InfluxDB can compare: a later bound means the same as the limit
-            # (before converting: a far time with an offset overflows the year range)
-            moment = min(max(moment, EARLIEST), LATEST).astimezone(UTC)
-            until = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            until = iso_z(clamp(parse_utc(until)))
         except ValueError:
             problems.append(Problem("until", "must be an ISO 8601 time like 2026-11-20T12:00:00Z"))
     if name is not None and not 0 < len(name) <= 200:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -15,13 +15,11 @@ from influxdb_client.client.write.point import Point
 from harness.alerting.alerts import series_key
 from harness.errors import StoreError, StoreUnavailable
 from harness.model import Build, Result, Submission
+from harness.times import point_time, rfc3339, time_literal
 
 RESULTS = "results"
 BUILDS = "builds"
 SHARD_DURATION = "52w"
-# What InfluxDB can store and compare: nanoseconds since 1970 in a signed 64-bit integer.
-EARLIEST = datetime(1678, 1, 1, tzinfo=UTC)
-LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 
 
 Row = Mapping[str, Any]
@@ -43,20 +41,6 @@ def identifier(name: str) -> str:
 def dimensions_of(tags: Mapping[str, str]) -> dict[str, str]:
     """The dimensions among a stored series' tags (not metric, not branch; not empty)."""
     return {key: value for key, value in tags.items() if key not in ("metric", "branch") and value}
-
-
-def time_literal(moment: datetime) -> str:
-    """A time as an InfluxQL time parameter: RFC 3339 in UTC, clamped to what InfluxDB can
-    represent (a bound beyond it means the same as the limit); naive means UTC."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return rfc3339(nanoseconds(min(max(aware, EARLIEST), LATEST)))
-
-
-def nanoseconds(moment: datetime) -> int:
-    """A timezone-aware datetime as integer nanoseconds since the epoch, exactly."""
-    # the epoch is 1970-01-01 in UTC, whatever the moment's own offset
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC if moment.tzinfo is not None else None)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
 class InfluxStore:
@@ -268,21 +252,6 @@ class InfluxStore:
         found = self.query(f"SELECT count(submission) FROM {identifier(measurement)}")
         return sum(int(row["count"]) for series in found for row in series.rows)
 
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def point_time(epoch_ns: int) -> str:
-    """An InfluxDB time (ns since the epoch) as RFC 3339, to the microsecond."""
-    moment = EPOCH + timedelta(microseconds=int(epoch_ns) // 1000)  # exact: no float
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def rfc3339(epoch_ns: int) -> str:
-    """An InfluxDB time as RFC 3339 to the nanosecond (for exact-time conditions)."""
-    seconds, nanos = divmod(int(epoch_ns), 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{moment}.{nanos:09d}Z"
 
 def api_build_url(ci: str, build_id: str) -> str:
     """The API URL of one build, each part percent-encoded."""

@@ -17,6 +17,7 @@ from harness.catalog import Metric
 from harness.errors import BrokerUnavailable, MetricConflict
 from harness.formats.native import metric_from_json, metric_to_json, same_definition
 from harness.model import Result, Submission
+from harness.times import parse_utc
 
 PREFIX = "harness:"
 STATUS_TTL_S = 90 * 86_400
@@ -55,7 +56,7 @@ class Registry:
         """When the harness first saw this build (now, if this is the first time)."""
         previous = self._call("set", f"{PREFIX}build:{build_key}", now.isoformat(), nx=True,
                               get=True)
-        return datetime.fromisoformat(previous) if previous else now
+        return parse_utc(previous) if previous else now
 
     # --- submissions ----------------------------------------------------------------
 

@@ -19,8 +19,9 @@ from influxdb_client.client.write.point import Point
 
 from harness.errors import BrokerUnavailable
 from harness.model import utcnow
-from harness.storage.influx import BUILDS, RESULTS, InfluxStore, nanoseconds, rfc3339, time_literal
+from harness.storage.influx import BUILDS, RESULTS, InfluxStore
 from harness.storage.tails import SeriesTails
+from harness.times import nanoseconds, rfc3339, time_literal
 
 # The field that marks a pull-request build on the default branch whose points were deleted,
 # so that the next run does not delete them again.

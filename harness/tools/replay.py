@@ -10,12 +10,12 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from harness.errors import HarnessError
+from harness.times import parse_utc
 
 if TYPE_CHECKING:  # numpy and the catalog load when the command runs
     from harness.catalog import Metric, Spec
@@ -204,10 +204,9 @@ def _instant(where: str, raw: Any) -> float:
     except ValueError:
         pass
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_utc(text).timestamp()
     except ValueError as error:
         raise ReplayInputError(f"{where}: time: not ISO 8601 or a number: {raw!r}") from error
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,12 +8,24 @@ from typing import Any
 
 import numpy as np
 import pytest
+import redis
 
 from harness.catalog import load_catalog
 from harness.detection.verdicts import judge
 from harness.formats.native import parse_submission
-from harness.storage.influx import InfluxStore, nanoseconds, result_point
-from tests.conftest import CHECKOUT, INGEST_SECRET, TRIAGE_SECRET, bearer, post_all
+from harness.storage.influx import InfluxStore, result_point
+from harness.testing.servers import CeleryWorker
+from harness.times import nanoseconds
+from harness.web.api.alerts import SCANS
+from tests.conftest import (
+    CHECKOUT,
+    INGEST_SECRET,
+    TRIAGE_SECRET,
+    bearer,
+    post_all,
+    run_task,
+    wait_broker_idle,
+)
 
 START = datetime(2026, 9, 1, 3, 0, tzinfo=UTC)
 
@@ -168,18 +180,28 @@ def wait_for_alerts(client: Any, query: str, count: int, timeout_s: float = 30.0
     while True:
         alerts = client.get(f"/api/v1/alerts?{query}").json["alerts"]
         if len(alerts) >= count or time.monotonic() > deadline:
-            return alerts  # type: ignore[no-any-return]
+            return alerts
         time.sleep(0.2)
 
 
-def test_a_missing_nightly_value_alerts_once(client: Any, system: InfluxStore) -> None:
+def scan(client: Any, worker: CeleryWorker, name: str) -> int:
+    """Run a scan through the API and wait until the worker has run it: how many alerts it
+    opened (its return value)."""
+    def start() -> None:
+        response = client.post(f"/api/v1/scans/{name}", headers=bearer(TRIAGE_SECRET))
+        assert response.status_code == 202
+
+    return int(run_task(worker, SCANS[name], start))
+
+
+def test_a_missing_nightly_value_alerts_once(client: Any, system: InfluxStore,
+                                             worker: CeleryWorker) -> None:
     values = noisy(20, seed=1)
     post_all(client, [nightly(i, v) for i, v in enumerate(values) if i != 12])
 
-    for _ in range(2):  # a second scan finds the same gap and opens nothing new
-        response = client.post("/api/v1/scans/missing", headers=bearer(TRIAGE_SECRET))
-        assert response.status_code == 202
-        alerts = wait_for_alerts(client, "kind=missing&metric=dm_latency.OTT1", 2)
+    assert scan(client, worker, "missing") >= 2
+    assert scan(client, worker, "missing") == 0  # the same gap again: nothing new
+    alerts = client.get("/api/v1/alerts?kind=missing&metric=dm_latency.OTT1").json["alerts"]
 
     assert len(alerts) == 2  # the night that was skipped, and "nothing since the last build"
     gap = next(a for a in alerts if "until" in a["reason"])
@@ -209,21 +231,20 @@ def test_change_point_scan_places_a_shift_on_its_build(client: Any, system: Infl
 
 
 def test_change_point_scan_does_not_repeat_an_excursion_alert(
-    client: Any, system: InfluxStore
+    client: Any, system: InfluxStore, worker: CeleryWorker
 ) -> None:
     values = noisy(50, seed=8)
     values[25:] = [v + 8.0 for v in values[25:]]
     post_all(client, [nightly(i, v) for i, v in enumerate(values)])
     assert len(client.get("/api/v1/alerts?kind=regression").json["alerts"]) == 1
 
-    client.post("/api/v1/scans/change-points", headers=bearer(TRIAGE_SECRET))
-    time.sleep(3)  # the scan of a 50-point history takes well under a second
+    assert scan(client, worker, "change-points") == 0  # it ran, and opened nothing
 
     assert client.get("/api/v1/alerts?kind=changepoint").json["alerts"] == []
 
 
 def test_alerts_of_one_build_are_one_slack_message(
-    client: Any, system: InfluxStore, slack: Any
+    client: Any, system: InfluxStore, slack: Any, redis_client: redis.Redis
 ) -> None:
     values = noisy(36, seed=13)
     values[24:] = [v + 8.0 for v in values[24:]]
@@ -246,7 +267,7 @@ def test_alerts_of_one_build_are_one_slack_message(
         return [m for m in receiver.messages if "jenkins g" in m["text"]]
 
     slack.wait_for(lambda receiver: len(ours(receiver)) >= 1)
-    time.sleep(1.0)  # anything else queued would have arrived by now
+    wait_broker_idle(redis_client)  # every notification task has run: no second message
     [message] = ours(slack)
     assert message["text"].startswith("[warning] 2 alerts in jenkins g0")
     assert all(f"/dash/alerts/{alert['id']}" in str(message["blocks"]) for alert in alerts)

@@ -20,10 +20,11 @@ from harness.alerting.log import AlertLog
 from harness.errors import SettingsError
 from harness.model import utcnow
 from harness.settings import Settings
-from harness.storage.influx import InfluxStore, point_time
+from harness.storage.influx import InfluxStore
 from harness.storage.retention import EXPIRED_FIELD, Retention, expire
 from harness.storage.tails import PREFIX, SeriesTails
 from harness.testing.servers import CeleryWorker, RedisServer
+from harness.times import point_time
 from harness.web import create_app
 from tests.conftest import post_all, submission
 from workers import EXPIRE_BRANCH_POINTS, create_celery

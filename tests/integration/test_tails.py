@@ -15,9 +15,10 @@ from harness.ingest import KEEP, judge_and_store
 from harness.model import Build, Measurement, Submission
 from harness.settings import Settings
 from harness.storage.blobs import BlobStore
-from harness.storage.influx import InfluxStore, nanoseconds
+from harness.storage.influx import InfluxStore
 from harness.storage.registry import Registry
 from harness.storage.tails import PREFIX, Rows, SeriesTails
+from harness.times import nanoseconds
 
 START = datetime(2026, 1, 1, 3, tzinfo=UTC)
 DIMENSIONS = {"dataset": "hsc_rc2", "filter": "r"}

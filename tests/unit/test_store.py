@@ -11,19 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.model import Build, Measurement, Package, PullRequest, Result, Submission
-from harness.storage.influx import (
-    EARLIEST,
-    LATEST,
-    build_json,
-    build_point,
-    dimensions_of,
-    identifier,
-    nanoseconds,
-    point_time,
-    result_point,
-    rfc3339,
-    time_literal,
-)
+from harness.storage.influx import build_json, build_point, dimensions_of, identifier, result_point
+from harness.times import EARLIEST, LATEST, nanoseconds, point_time, rfc3339, time_literal
 
 MOMENT = datetime(2026, 11, 20, 3, 12, 0, 123456, tzinfo=UTC)
 MOMENT_NS = 1_795_144_320_123_456_000

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.storage.influx import Series, api_build_url, point_time
+from harness.storage.influx import Series, api_build_url
+from harness.times import parse_utc, point_time
 from harness.web.context import context
 
 bp = Blueprint("metrics", __name__)
@@ -61,11 +61,9 @@ def series(metric_name: str) -> ResponseReturnValue:
     since = None
     if "since" in request.args:
         try:
-            since = datetime.fromisoformat(request.args["since"].replace("Z", "+00:00"))
+            since = parse_utc(request.args["since"])
         except ValueError:
             problems.append(Problem("since", "must be an ISO 8601 date or time"))
-        else:
-            since = since if since.tzinfo else since.replace(tzinfo=UTC)
     answer = request.args.get("format", "json")
     if answer not in ("json", "csv"):
         problems.append(Problem("format", "must be json or csv"))
