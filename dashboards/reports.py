@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from dashboards.page import Crumbs, embed, page
 from dashboards.summary import RequirementBar, requirements_figure
-from harness.links import build_url, metric_url
+from harness.links import REPORT, api_report_url, build_url, metric_url
 from harness.report.collect import build_report_of
 from harness.report.markdown import percent, quantity, step_text
 from harness.report.model import STATUS_LABELS, STATUSES, Report, RequirementReport
@@ -27,8 +26,7 @@ def of_build(ci: str, build_id: str) -> ResponseReturnValue:
     """The report of one build."""
     ctx = context()
     report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention())
-    api = f"/api/v1/report/{quote(ci, safe='')}/{quote(build_id, safe='')}"
-    return _page(report, api, [("Overview", "/dash/"),
+    return _page(report, api_report_url(ci, build_id), [("Overview", "/dash/"),
                                (f"{ci} / {build_id}", build_url(ci, build_id)),
                                ("Verification report", None)])
 
@@ -40,7 +38,7 @@ def of_release() -> ResponseReturnValue:
     ctx = context()
     report = selection.report(ctx.store, ctx.catalog, ctx.retention())
     query = request.query_string.decode()
-    return _page(report, "/api/v1/report" + (f"?{query}" if query else ""),
+    return _page(report, REPORT + (f"?{query}" if query else ""),
                  [("Overview", "/dash/"), ("Verification report", None)])
 
 

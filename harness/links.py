@@ -49,3 +49,31 @@ def release_report_url(branch: str | None = None, builds: Sequence[tuple[str, st
     args += [(key, value) for key, value in (("branch", branch), ("until", until),
                                              ("name", name)) if value]
     return f"/dash/report?{urlencode(args)}"
+
+
+def api_build_url(ci: str, build_id: str) -> str:
+    """The API URL of one build, each part percent-encoded."""
+    return f"/api/v1/builds/{quote(ci, safe='')}/{quote(build_id, safe='')}"
+
+
+API = "/api/v1"
+SUBMISSIONS = f"{API}/submissions"
+JOBS = f"{API}/jobs"
+ALERTS = f"{API}/alerts"
+METRICS = f"{API}/metrics"
+REPORT = f"{API}/report"
+
+
+def api_submission_url(submission_id: str) -> str:
+    """The API URL of one submission's status."""
+    return f"{SUBMISSIONS}/{quote(submission_id, safe='')}"
+
+
+def api_alert_url(alert_id: str) -> str:
+    """The API URL of one alert."""
+    return f"{ALERTS}/{quote(alert_id, safe='')}"
+
+
+def api_report_url(ci: str, build_id: str) -> str:
+    """The API URL of one build's verification report."""
+    return f"{REPORT}/{quote(ci, safe='')}/{quote(build_id, safe='')}"

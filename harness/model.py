@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from harness.times import parse_utc
+from harness.links import api_build_url
+from harness.times import parse_utc, point_time
 
 Verdict = Literal["stretch", "design", "minimum", "fail", "none"]
 
@@ -183,3 +185,17 @@ class Result:
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored build record (a row of the `builds` measurement) as the API shows it."""
+    build: dict[str, Any] = {
+        "ci": record["ci"], "id": record["build_id"], "branch": record["branch"],
+        "time": point_time(record["time"]), "url": record.get("build_url"),
+        "commit": record.get("commit"), "packages": json.loads(record["packages"]),
+        "links": {"self": api_build_url(record["ci"], record["build_id"])},
+    }
+    if record.get("pr_number") is not None:
+        build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),
+                                 "base": record.get("pr_base")}
+    return build

@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness.links import JOBS, SUBMISSIONS
 from harness.times import parse_utc
 
 if TYPE_CHECKING:  # requests and tqdm load when the command runs, not when the CLI is built
     import requests
 
 DEFAULT_URL = "http://127.0.0.1:5000"
-ENDPOINTS = {"submission": "/api/v1/submissions", "job": "/api/v1/jobs"}
+ENDPOINTS = {"submission": SUBMISSIONS, "job": JOBS}
 SKIP_STATES = frozenset({"done", "queued"})  # a failed submission is posted again
 MAX_LISTED = 50  # rejections and failures listed in the summary; the rest are counted
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 4

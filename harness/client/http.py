@@ -19,6 +19,8 @@ from typing import Any
 import requests
 from tqdm import tqdm
 
+from harness.links import SUBMISSIONS
+
 MAX_KEPT_ERRORS = 10
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After is capped, not obeyed blindly
 TERMINAL_STATES = frozenset({"done", "failed"})  # submission states wait_until_processed ends on
@@ -65,7 +67,7 @@ def post_submissions(
     timeout: float = 30.0,
 ) -> PostSummary:
     """POST each submission to <url>/api/v1/submissions, retrying what is worth retrying."""
-    endpoint = url.rstrip("/") + "/api/v1/submissions"
+    endpoint = url.rstrip("/") + SUBMISSIONS
     headers = {"Authorization": f"Bearer {token}"}
     http = session if session is not None else requests.Session()
     accepted = rejected = retried = 0
@@ -194,7 +196,7 @@ def wait_until_processed(
     interval: float = 0.5,
 ) -> dict[str, str]:
     """Poll each submission until its state is done or failed; raises TimeoutError."""
-    base = url.rstrip("/") + "/api/v1/submissions/"
+    base = url.rstrip("/") + SUBMISSIONS + "/"
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     http = session if session is not None else requests.Session()
     deadline = time.monotonic() + timeout
@@ -268,7 +270,7 @@ def states_by_digest(
     timeout: float = 30.0,
 ) -> list[str] | None:
     """States of the harness's submissions of a document digest; None if it cannot be asked."""
-    endpoint = url.rstrip("/") + "/api/v1/submissions"
+    endpoint = url.rstrip("/") + SUBMISSIONS
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     reason = ""
     for attempt in range(retries + 1):

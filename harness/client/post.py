@@ -20,14 +20,13 @@ from urllib.parse import urlencode
 
 from harness.client import ci_env
 from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
+from harness.links import JOBS, SUBMISSIONS
 
 if TYPE_CHECKING:
     import requests
 
 OK, GATE_FAILED, USAGE, REJECTED, UNREACHABLE, NOT_PROCESSED = range(6)
 DEFAULT_URL = "http://127.0.0.1:5000"
-SUBMISSIONS_PATH = "/api/v1/submissions"
-JOBS_PATH = "/api/v1/jobs"
 POLL_INTERVAL_S = 0.25
 JOB_IDENTITY = {"ci_id": "id", "ci_name": "ci", "ci_url": "url"}  # meta.env key → build key
 NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
@@ -201,7 +200,7 @@ def _native(source: str, body: dict[str, Any], build: Mapping[str, Any],
         raise InputError(f"{source}: `build` must be an object")
     merged = {**build, **own}
     _require(source, merged, env, ci_env.IDENTITY)
-    return Document(source, SUBMISSIONS_PATH, {**body, "build": merged})
+    return Document(source, SUBMISSIONS, {**body, "build": merged})
 
 
 def _job(source: str, body: dict[str, Any], build: Mapping[str, Any],
@@ -216,7 +215,7 @@ def _job(source: str, body: dict[str, Any], build: Mapping[str, Any],
         if filled.get(key) in (None, "") and build.get(build_key):
             filled[key] = build[build_key]
     _require(source, {"ci": filled.get("ci_name"), "id": filled.get("ci_id")}, env, ("ci", "id"))
-    path = JOBS_PATH  # a Job has no branch of its own; the harness takes it as a query
+    path = JOBS  # a Job has no branch of its own; the harness takes it as a query
     if build.get("branch"):
         path += "?" + urlencode({"branch": build["branch"]})
     return Document(source, path, {**body, "meta": {**meta, "env": filled}})

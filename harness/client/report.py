@@ -8,9 +8,9 @@ import json
 import os
 import sys
 from typing import Any
-from urllib.parse import quote
 
 from harness.client.post import DEFAULT_URL, GATE_FAILED, OK, UNREACHABLE, USAGE
+from harness.links import REPORT, api_report_url
 
 EPILOG = """\
 examples:
@@ -56,9 +56,9 @@ def run(args: argparse.Namespace) -> int:
     url = (args.url or env.get("HARNESS_URL") or env.get("HARNESS_PUBLIC_URL")
            or DEFAULT_URL).rstrip("/")
     if args.ci:
-        path, params = f"/api/v1/report/{quote(args.ci, safe='')}/{quote(args.id, safe='')}", []
+        path, params = api_report_url(args.ci, args.id), []
     else:
-        path = "/api/v1/report"
+        path = REPORT
         params = [("build", build) for build in args.build]
         params += [(key, value) for key, value in
                    (("branch", args.branch), ("until", args.until), ("name", args.name)) if value]

@@ -10,8 +10,9 @@ from typing import Any
 
 from harness.catalog import Catalog
 from harness.errors import NotFound
+from harness.model import build_json
 from harness.report.model import BuildRef, Observation, Report, build_report
-from harness.storage.influx import RESULTS, InfluxStore, build_json, dimensions_of
+from harness.storage.influx import RESULTS, InfluxStore, dimensions_of
 from harness.storage.retention import Retention
 from harness.times import point_time, rfc3339
 

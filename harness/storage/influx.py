@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from influxdb_client.client.write.point import Point
@@ -15,7 +14,7 @@ from influxdb_client.client.write.point import Point
 from harness.alerting.alerts import series_key
 from harness.errors import StoreError, StoreUnavailable
 from harness.model import Build, Result, Submission
-from harness.times import point_time, rfc3339, time_literal
+from harness.times import rfc3339, time_literal
 
 RESULTS = "results"
 BUILDS = "builds"
@@ -251,25 +250,6 @@ class InfluxStore:
         """How many points a measurement holds (0 if none), counted by a field all have."""
         found = self.query(f"SELECT count(submission) FROM {identifier(measurement)}")
         return sum(int(row["count"]) for series in found for row in series.rows)
-
-
-def api_build_url(ci: str, build_id: str) -> str:
-    """The API URL of one build, each part percent-encoded."""
-    return f"/api/v1/builds/{quote(ci, safe='')}/{quote(build_id, safe='')}"
-
-
-def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored build record as the API shows it."""
-    build: dict[str, Any] = {
-        "ci": record["ci"], "id": record["build_id"], "branch": record["branch"],
-        "time": point_time(record["time"]), "url": record.get("build_url"),
-        "commit": record.get("commit"), "packages": json.loads(record["packages"]),
-        "links": {"self": api_build_url(record["ci"], record["build_id"])},
-    }
-    if record.get("pr_number") is not None:
-        build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),
-                                 "base": record.get("pr_base")}
-    return build
 
 
 def build_point(submission: Submission, time: int) -> Point:

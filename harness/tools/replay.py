@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from harness.errors import HarnessError
+from harness.links import METRICS
 from harness.times import parse_utc
 
 if TYPE_CHECKING:  # numpy and the catalog load when the command runs
@@ -251,7 +252,7 @@ def _metric_from_api(url: str, name: str) -> tuple[Metric, str]:
 
     from harness.catalog import DetectionSettings, Metric, Spec
 
-    base = url.rstrip("/") + "/api/v1/metrics"
+    base = url.rstrip("/") + METRICS
     try:
         answer = requests.get(f"{base}/{quote(name, safe='')}", timeout=30)
         if answer.status_code == 404:

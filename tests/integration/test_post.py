@@ -17,7 +17,8 @@ import pytest
 
 from harness.client.cli import main
 from harness.client.gate import NONE
-from harness.client.post import JOBS_PATH, prepare
+from harness.client.post import prepare
+from harness.links import JOBS
 from harness.testing.http_stub import JsonHandler, serving
 from tests.conftest import CHECKOUT, INGEST_SECRET
 
@@ -33,7 +34,7 @@ GITHUB_PR = {
 }
 PA1_R = {"dimensions": {"dataset": "hsc_rc2", "filter": "r"},
          "measurements": [{"metric": "validate_drp.PA1", "value": 6.0, "unit": "mmag"}]}
-JOB = {
+JOB: dict[str, Any] = {
     "measurements": [{"metric": "validate_drp.PA1", "identifier": "a1b2c3", "value": 4.7,
                       "unit": "mmag", "blob_refs": []}],
     "blobs": [],
@@ -171,7 +172,7 @@ def test_a_job_gets_the_identity_it_lacks_from_the_ci(tmp_path):
     env = {"JENKINS_URL": "https://ci.lsst.codes/", "BUILD_TAG": "jenkins-validate_drp-812",
            "BUILD_URL": "https://ci.lsst.codes/job/validate_drp/812/", "GIT_BRANCH": "origin/main"}
     [document] = prepare([Path(write(tmp_path, job, "job.json"))], [], {}, env)
-    assert document.path == JOBS_PATH + "?branch=main"
+    assert document.path == JOBS + "?branch=main"
     assert document.body["meta"]["env"] == {
         "ci_dataset": "hsc_rc2", "ci_id": "jenkins-validate_drp-812", "ci_name": "jenkins",
         "ci_url": "https://ci.lsst.codes/job/validate_drp/812/"}

@@ -19,8 +19,9 @@ import pytest
 import redis
 import requests
 
+from harness.links import api_build_url
 from harness.settings import Settings
-from harness.storage.influx import InfluxStore, api_build_url
+from harness.storage.influx import InfluxStore
 from harness.web import create_app
 from tests.conftest import INGEST_SECRET, bearer, submission, wait_done
 

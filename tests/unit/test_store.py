@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.model import Build, Measurement, Package, PullRequest, Result, Submission
-from harness.storage.influx import build_json, build_point, dimensions_of, identifier, result_point
+from harness.model import Build, Measurement, Package, PullRequest, Result, Submission, build_json
+from harness.storage.influx import build_point, dimensions_of, identifier, result_point
 from harness.times import EARLIEST, LATEST, nanoseconds, point_time, rfc3339, time_literal
 
 MOMENT = datetime(2026, 11, 20, 3, 12, 0, 123456, tzinfo=UTC)

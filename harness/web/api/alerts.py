@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
@@ -11,8 +9,7 @@ from kombu.exceptions import KombuError
 from harness.alerting.alerts import Alert
 from harness.alerting.log import AlertLog
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
-from harness.links import alert_url
-from harness.storage.influx import api_build_url
+from harness.links import ALERTS, alert_url, api_alert_url, api_build_url
 from harness.web.api.auth import require_scope
 from harness.web.context import WebContext, context
 from workers import NOTIFY_ALERT
@@ -64,7 +61,7 @@ def _follow_up(ctx: WebContext, alert: Alert, event: str) -> None:
 
 def _json(alert: Alert) -> dict[str, object]:
     data = alert.to_json()
-    data["links"] = {"self": f"/api/v1/alerts/{quote(alert.id, safe='')}",
+    data["links"] = {"self": api_alert_url(alert.id),
                      "build": api_build_url(alert.build_ci, alert.build_id),
                      "dashboard": alert_url(alert.id)}
     return data
@@ -84,4 +81,4 @@ def scan(name: str) -> ResponseReturnValue:
         context().celery.send_task(SCANS[name], retry=False)
     except (KombuError, OSError) as error:
         raise BrokerUnavailable(f"the broker did not take the scan: {error}") from None
-    return {"scan": name, "queued": True, "alerts_url": "/api/v1/alerts"}, 202
+    return {"scan": name, "queued": True, "alerts_url": ALERTS}, 202

@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from harness.changes import package_changes
 from harness.errors import NotFound
-from harness.storage.influx import build_json, dimensions_of
+from harness.model import build_json
+from harness.storage.influx import dimensions_of
 from harness.web.context import context
 
 bp = Blueprint("builds", __name__)

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.storage.influx import Series, api_build_url
+from harness.links import api_build_url
+from harness.storage.influx import Series
 from harness.times import parse_utc, point_time
 from harness.web.context import context
 
