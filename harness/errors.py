@@ -120,3 +120,4 @@ class StoreUnavailable(ServiceUnavailable):
 
 class StoreError(HarnessError):
     """InfluxDB refused a request as malformed: a bug, not an outage."""
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 from collections.abc import Mapping
@@ -199,3 +200,9 @@ def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
         build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),
                                  "base": record.get("pr_base")}
     return build
+
+
+def document_digest(document: Any) -> str:
+    """The SHA-256 (hex) of a document's canonical JSON: how the harness finds it again."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

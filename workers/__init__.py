@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 PROCESS_SUBMISSION = "workers.tasks.process_submission"
 REQUEUE_LOST = "workers.tasks.requeue_lost"
+CHECK_MISSING = "workers.tasks.check_missing"
+SCAN_CHANGE_POINTS = "workers.tasks.scan_change_points"
 # A submission queued this long ago that Redis holds nowhere is taken for lost.
 LOST_AFTER_S = 30
 # The longest wait before a task's next retry, in seconds: short, so that the backlog of an
@@ -103,8 +105,8 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "requeue-lost": {"task": REQUEUE_LOST, "schedule": float(LOST_AFTER_S)},
-            "missing-data": {"task": "workers.tasks.check_missing", "schedule": 3600.0},
-            "change-points": {"task": "workers.tasks.scan_change_points",
+            "missing-data": {"task": CHECK_MISSING, "schedule": 3600.0},
+            "change-points": {"task": SCAN_CHANGE_POINTS,
                               "schedule": crontab(hour=6, minute=0)},
             "branch-retention": {"task": EXPIRE_BRANCH_POINTS,
                                  "schedule": crontab(hour=5, minute=0)},

@@ -16,12 +16,14 @@ from harness.errors import BrokerUnavailable, ServiceUnavailable
 from harness.ingest import judge_and_store
 from harness.model import Submission, utcnow
 from workers import (
+    CHECK_MISSING,
     LATE_ALERT_GRACE_S,
     LOST_AFTER_S,
     NOTIFY_ALERT,
     NOTIFY_GROUP,
     PROCESS_SUBMISSION,
     REQUEUE_LOST,
+    SCAN_CHANGE_POINTS,
     retry_later,
 )
 
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 SCAN_RETRIES = 5  # a periodic scan that keeps failing waits for its next run
 
 
-@shared_task(bind=True, name="workers.tasks.process_submission", acks_late=True,
+@shared_task(bind=True, name=PROCESS_SUBMISSION, acks_late=True,
              max_retries=None)
 def process_submission(self: Task, payload: dict[str, Any]) -> None:
     """Judge and store one submission; outages retry, anything else marks it failed."""
@@ -49,7 +51,7 @@ def process_submission(self: Task, payload: dict[str, Any]) -> None:
         raise
 
 
-@shared_task(bind=True, name="workers.tasks.check_missing", acks_late=True,
+@shared_task(bind=True, name=CHECK_MISSING, acks_late=True,
              max_retries=SCAN_RETRIES)
 def check_missing(self: Task) -> int:
     """Open a `missing` alert for each new gap of a metric expected on a cadence."""
@@ -60,7 +62,7 @@ def check_missing(self: Task) -> int:
         retry_later(self, error)
 
 
-@shared_task(bind=True, name="workers.tasks.scan_change_points", acks_late=True,
+@shared_task(bind=True, name=SCAN_CHANGE_POINTS, acks_late=True,
              max_retries=SCAN_RETRIES)
 def scan_change_points(self: Task) -> int:
     """Open a `changepoint` alert for each new change point in a default-branch history."""

@@ -13,6 +13,7 @@ import redis
 from harness.alerting.alerts import Alert
 from harness.alerting.slack import EVENTS, deliver, group_message, message_for
 from harness.errors import BrokerUnavailable, ServiceUnavailable
+from harness.storage import redis_errors
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,5 @@ def _record(record: Record, alert_id: str, event: str) -> None:
 
 
 def _redis(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    try:
+    with redis_errors():
         return method(*args, **kwargs)
-    except redis.RedisError as error:
-        raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None

@@ -17,7 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import requests
+from tqdm import tqdm
+
+from harness.client.http import DeliveryError, deliver_document, json_object, states_by_digest
 from harness.links import JOBS, SUBMISSIONS
+from harness.model import document_digest
 from harness.times import parse_utc
 
 if TYPE_CHECKING:  # requests and tqdm load when the command runs, not when the CLI is built
@@ -187,16 +192,6 @@ def import_documents(
     progress: bool = True,
 ) -> ImportSummary:
     """Post each document not yet stored, in the given order, with a progress bar."""
-    import requests
-    from tqdm import tqdm
-
-    from harness.client.http import (
-        DeliveryError,
-        deliver_document,
-        document_digest,
-        json_object,
-        states_by_digest,
-    )
 
     base = url.rstrip("/")
     posted: list[tuple[Document, str | None]] = []

@@ -6,8 +6,6 @@ that only post start fast.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -231,12 +229,6 @@ def _state(
     with response:
         state = json_object(response).get("state") if response.ok else None
     return state if isinstance(state, str) else None
-
-
-def document_digest(document: Any) -> str:
-    """The SHA-256 (hex) of a document's canonical JSON: how the harness finds it again."""
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def deliver_document(

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import redis
 
 from harness.errors import BrokerUnavailable, ServiceUnavailable
+from harness.storage import redis_errors
 
 PREFIX = "harness:lock:series:"
 STRIPES = 4096  # series share a lock when their keys hash alike: bounded keys, rare waits
@@ -80,7 +81,5 @@ class SeriesLocks:
 
     @staticmethod
     def _call(script: object, keys: list[str], args: list[object]) -> int:
-        try:
+        with redis_errors():
             return int(script(keys=keys, args=args))  # type: ignore[operator]
-        except redis.RedisError as error:
-            raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None

@@ -14,9 +14,10 @@ import redis
 
 from harness.alerting.alerts import Alert
 from harness.catalog import Metric
-from harness.errors import BrokerUnavailable, MetricConflict
+from harness.errors import MetricConflict
 from harness.formats.native import metric_from_json, metric_to_json, same_definition
 from harness.model import Result, Submission
+from harness.storage import redis_errors
 from harness.times import parse_utc
 
 PREFIX = "harness:"
@@ -34,10 +35,8 @@ class Registry:
         )
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with redis_errors():
             return getattr(self.redis, method)(*args, **kwargs)
-        except redis.RedisError as error:
-            raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None
 
     def ping(self) -> bool:
         """Whether Redis answers."""
@@ -158,12 +157,9 @@ class Registry:
     def _transaction(self) -> Iterator[redis.client.Pipeline]:
         """A MULTI/EXEC pipeline, executed when the block ends; Redis errors become
         BrokerUnavailable."""
-        try:
-            with self.redis.pipeline() as pipe:
-                yield pipe
-                pipe.execute()
-        except redis.RedisError as error:
-            raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None
+        with redis_errors(), self.redis.pipeline() as pipe:
+            yield pipe
+            pipe.execute()
 
     # --- inline metrics -------------------------------------------------------------
 

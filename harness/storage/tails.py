@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from harness.errors import BrokerUnavailable
+from harness.storage import redis_errors
 from harness.storage.influx import Row
 
 PREFIX = "harness:tail:v2:"  # v2: members carry the sample count and spread
@@ -169,12 +169,10 @@ class SeriesTails:
     def clear_other_branches(self, branch: str) -> int:
         """Drop every cached series but those of one branch (after the others' points
         expired); a series key ends with its branch (alerts.series_key)."""
-        try:
+        with redis_errors():
             keys = [key for key in self.redis.scan_iter(PREFIX + "*", count=1000)
                     if not _text(key).endswith("|" + branch)]
             deleted: Any = self.redis.delete(*keys) if keys else 0
-        except redis.RedisError as error:
-            raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None
         return int(deleted)
 
 
@@ -219,7 +217,5 @@ def _rows(members: list[str], before_ns: int | None, limit: int) -> tuple[Rows, 
 
 
 def _run(pipe: Any) -> list[Any]:
-    try:
+    with redis_errors():
         return list(pipe.execute())
-    except redis.RedisError as error:
-        raise BrokerUnavailable(f"Redis did not answer: {type(error).__name__}") from None

@@ -8,7 +8,7 @@ import random
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ import redis
 import requests
 
 from harness.client.cli import main
-from harness.client.http import document_digest
+from harness.model import document_digest
 from harness.storage.influx import InfluxStore
 from harness.tools.demo import generate_history
 from tests.conftest import INGEST_SECRET, post_all
@@ -59,7 +59,8 @@ def build_keys(documents: list[dict[str, Any]]) -> list[str]:
 
 def arrival_order(redis_client: redis.Redis) -> list[str]:
     """Build keys in the order the harness first saw them (its record of each build's arrival)."""
-    seen = {key.removeprefix("harness:build:"): datetime.fromisoformat(redis_client.get(key))
+    seen = {key.removeprefix("harness:build:"):
+            datetime.fromisoformat(cast(str, redis_client.get(key)))
             for key in redis_client.scan_iter("harness:build:*")}
     return sorted(seen, key=seen.__getitem__)
 
@@ -69,7 +70,7 @@ def submissions_of(web: str, document: dict[str, Any]) -> list[dict[str, Any]]:
     response = requests.get(f"{web}/api/v1/submissions",
                             params={"digest": document_digest(document)}, timeout=10)
     response.raise_for_status()
-    return response.json()["submissions"]  # type: ignore[no-any-return]
+    return response.json()["submissions"]
 
 
 def closed_port_url() -> str:
@@ -148,7 +149,7 @@ def test_failed_submission_is_posted_again(
     assert backfill(web, path) == 0
     [stored] = submissions_of(web, document)
     key = f"harness:submission:{stored['submission']}"
-    status = json.loads(redis_client.get(key))
+    status = json.loads(cast(str, redis_client.get(key)))
     redis_client.set(key, json.dumps({**status, "state": "failed", "error": "test"}))
     capsys.readouterr()
 
@@ -252,11 +253,12 @@ def test_live_posting_backfill_and_replay_give_the_same_alert(
     values = list(45.0 + 0.4 * np.random.default_rng(4).standard_normal(30))
     values[22:] = [value + 3.0 for value in values[22:]]  # +3 s from b022 on
     start = datetime(2026, 6, 1, 3, tzinfo=UTC)
-    documents = [{"build": {"ci": "jenkins", "id": f"b{index:03d}", "branch": "main",
-                            "time": (start + timedelta(days=index)).isoformat()},
-                  "dimensions": {"dataset": "hsc_rc2"},
-                  "measurements": [{"metric": "dm_latency.OTT1", "value": value, "unit": "s"}]}
-                 for index, value in enumerate(values)]
+    documents: list[dict[str, Any]] = [
+        {"build": {"ci": "jenkins", "id": f"b{index:03d}", "branch": "main",
+                   "time": (start + timedelta(days=index)).isoformat()},
+         "dimensions": {"dataset": "hsc_rc2"},
+         "measurements": [{"metric": "dm_latency.OTT1", "value": value, "unit": "s"}]}
+        for index, value in enumerate(values)]
 
     def regressions() -> list[tuple[str, str, str]]:
         found = client.get("/api/v1/alerts?kind=regression").json["alerts"]

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from harness.client.http import document_digest
+from harness.model import document_digest
 from harness.storage.influx import InfluxStore
 from tests.conftest import (
     ADMIN_SECRET,
@@ -163,7 +163,7 @@ def valid_bodies(app: Any) -> dict[str, st.SearchStrategy[tuple[Any, dict[str, s
          "measurements": st.lists(metric.flatmap(measurement), min_size=1, max_size=4)},
         optional={"dimensions": st.dictionaries(st.sampled_from(sorted(catalog.dimensions)),
                                                 text, max_size=3)})
-    definition = st.fixed_dictionaries(
+    definition: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
         {"name": st.from_regex(r"\Afuzz_[a-z]{1,4}\.[A-Za-z0-9_]{1,6}\Z"), "unit": unit},
         optional={"description": text, "better": st.sampled_from(["lower", "higher"]),
                   "tags": st.lists(text, max_size=2),

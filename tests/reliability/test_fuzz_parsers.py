@@ -24,12 +24,11 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
 from harness.catalog import Catalog, load_catalog
-from harness.client.http import document_digest
 from harness.detection.verdicts import judge
 from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.job import parse_job
 from harness.formats.native import ParsedSubmission, parse_submission
-from harness.model import Submission
+from harness.model import Submission, document_digest
 from harness.storage.influx import build_point, result_point
 from harness.web.api.submissions import read_json
 from tests.conftest import CHECKOUT, SUBMISSION

@@ -12,7 +12,7 @@ from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
 from harness.links import ALERTS, alert_url, api_alert_url, api_build_url
 from harness.web.api.auth import require_scope
 from harness.web.context import WebContext, context
-from workers import NOTIFY_ALERT
+from workers import CHECK_MISSING, NOTIFY_ALERT, SCAN_CHANGE_POINTS
 
 bp = Blueprint("alerts", __name__)
 ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved", "invalidate": "invalid"}
@@ -67,8 +67,7 @@ def _json(alert: Alert) -> dict[str, object]:
     return data
 
 
-SCANS = {"missing": "workers.tasks.check_missing",
-         "change-points": "workers.tasks.scan_change_points"}
+SCANS = {"missing": CHECK_MISSING, "change-points": SCAN_CHANGE_POINTS}
 
 
 @bp.post("/scans/<name>")

@@ -12,7 +12,6 @@ from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from harness.client.http import document_digest
 from harness.errors import (
     BrokerUnavailable,
     Forbidden,
@@ -24,7 +23,7 @@ from harness.errors import (
 )
 from harness.formats.job import parse_job
 from harness.formats.native import ParsedSubmission, parse_submission
-from harness.model import Submission, utcnow
+from harness.model import Submission, document_digest, utcnow
 from harness.storage.blobs import BLOB_ID
 from harness.web.api.auth import require_scope
 from harness.web.context import WebContext, context
