@@ -26,8 +26,8 @@ END = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a fixed end: the same builds on 
 
 @pytest.fixture(scope="module")
 def history() -> list[dict[str, Any]]:
-    """About 200 native submissions (two datasets per build), in build-time order."""
-    return generate_history(nights=100, end=END)
+    """About 80 native submissions (two datasets per build), in build-time order."""
+    return generate_history(nights=40, end=END)
 
 
 def write_shuffled(folder: Path, documents: list[dict[str, Any]], seed: int = 1) -> list[Path]:
