@@ -109,7 +109,7 @@ def announce(task: Task, alerts: list[Alert], provisional: Collection[str] = ())
     found on late data after a grace period, and only if still open then."""
     if not task.app.harness.settings.slack_webhook_url:
         return
-    worth = [alert for alert in alerts if alert.severity != "info"]
+    worth = [alert for alert in alerts if alert.worth_a_message]
     builds: dict[tuple[str, bool], list[Alert]] = {}
     for alert in worth:
         late = alert.id in provisional

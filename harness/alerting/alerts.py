@@ -66,6 +66,11 @@ class Alert:
     history: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
     @property
+    def worth_a_message(self) -> bool:
+        """Whether people hear of the alert (Slack): warnings and critical ones, not info."""
+        return self.severity != "info"
+
+    @property
     def series(self) -> str:
         """The alert's series as one string."""
         return series_key(self.metric, self.dimensions, self.branch)

@@ -8,7 +8,6 @@ digest of its JSON), so an interrupted import is resumed by running it again.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import requests
 from tqdm import tqdm
 
+from harness import jsonread
 from harness.client.http import DeliveryError, deliver_document, json_object, states_by_digest
 from harness.links import JOBS, SUBMISSIONS
 from harness.model import document_digest
@@ -294,19 +294,7 @@ def _document(path: Path, index: int, line: int | None, item: Any) -> Document:
 
 def _loads(text: str) -> Any:
     """JSON as the harness reads it: duplicate keys and NaN/Infinity are errors."""
-    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        keys = [key for key, _ in pairs]
-        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
-    return found
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    return jsonread.loads(text, constants=False)
 
 
 def _field(body: dict[str, Any], *keys: str) -> Any:

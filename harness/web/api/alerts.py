@@ -55,7 +55,7 @@ def triage(alert_id: str, action: str) -> ResponseReturnValue:
 
 def _follow_up(ctx: WebContext, alert: Alert, event: str) -> None:
     """Tell Slack about a state change of an alert it was told about."""
-    if ctx.settings.slack_webhook_url and alert.severity != "info":
+    if ctx.settings.slack_webhook_url and alert.worth_a_message:
         ctx.celery.send_task(NOTIFY_ALERT, args=[alert.to_json(), event], retry=False)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import replace
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from harness import jsonread
 from harness.errors import (
     BrokerUnavailable,
     Forbidden,
@@ -103,18 +103,10 @@ def read_json() -> Any:
         # a streamed (chunked) body is cut at the limit, silently: it was longer
         raise RequestEntityTooLarge()
     try:
-        return json.loads(data, object_pairs_hook=_unique_keys)
+        return jsonread.loads(data)
     except (ValueError, RecursionError) as error:
         raise MalformedRequest([Problem("", f"not valid JSON: {error}")],
                                "malformed request") from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(keys) != len(set(keys)):
-        duplicate = next(key for key in keys if keys.count(key) > 1)
-        raise ValueError(f"duplicate key {duplicate!r}")
-    return dict(pairs)
 
 
 def enqueue(ctx: WebContext, submission: Submission, digest: str) -> Submission:
