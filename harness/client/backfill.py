@@ -20,6 +20,7 @@ import requests
 from tqdm import tqdm
 
 from harness import jsonread
+from harness.client.console import InputError, say
 from harness.client.http import DeliveryError, deliver_document, json_object, states_by_digest
 from harness.links import JOBS, SUBMISSIONS
 from harness.model import document_digest
@@ -36,10 +37,6 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 4
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 Kind = Literal["submission", "job"]
-
-
-class InputError(Exception):
-    """A file that cannot be read as JSON documents; the message names the file and place."""
 
 
 @dataclass(frozen=True)
@@ -317,4 +314,4 @@ def _rejection(document: Document, response: requests.Response) -> Rejection:
 
 
 def _say(message: str) -> None:
-    print(f"harness backfill: {message}", file=sys.stderr)
+    say("backfill", message)

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from harness.client import ci_env
+from harness.client.console import InputError, say
 from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
 from harness.links import JOBS, SUBMISSIONS
 
@@ -48,10 +48,6 @@ exit codes:
 The build comes from GitHub Actions, GitLab CI, Jenkins or Buildkite variables; HARNESS_BUILD_CI,
 _ID, _URL, _BRANCH, _COMMIT, _TIME, _PR_NUMBER, _PR_URL and _PR_BASE override them (docs/ci.md).
 """
-
-
-class InputError(ValueError):
-    """A file, argument or environment that cannot be posted (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -316,4 +312,4 @@ def _object(text: str) -> dict[str, Any]:
 
 
 def _say(message: str) -> None:
-    print(f"harness post: {message}", file=sys.stderr)
+    say("post", message)

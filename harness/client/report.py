@@ -9,6 +9,7 @@ import os
 import sys
 from typing import Any
 
+from harness.client.console import say
 from harness.client.post import DEFAULT_URL, GATE_FAILED, OK, UNREACHABLE, USAGE
 from harness.links import REPORT, api_report_url
 
@@ -99,5 +100,5 @@ def _gate(report: dict[str, Any], level: str) -> int:
 
 
 def _say(message: str, code: int) -> int:
-    print(f"harness report: {message}", file=sys.stderr)
+    say("report", message)
     return code

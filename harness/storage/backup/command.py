@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import functools
 from collections.abc import Callable
 from pathlib import Path
+
+from harness.client.console import say
 
 BACKUP_EPILOG = """\
 DIR must not exist yet (or be empty); it appears only once the backup is complete.
@@ -77,11 +79,9 @@ def run_restore(args: argparse.Namespace) -> int:
 
 def _say(command: str) -> Callable[[str], None]:
     """A printer of progress lines to stderr, prefixed with the command."""
-    def say(message: str) -> None:
-        print(f"harness {command}: {message}", file=sys.stderr, flush=True)
-    return say
+    return functools.partial(say, command)
 
 
 def _fail(command: str, message: str, code: int) -> int:
-    print(f"harness {command}: {message}", file=sys.stderr)
+    say(command, message)
     return code
