@@ -2,7 +2,7 @@
 # docs/performance.md.
 PYTHON := .venv/bin/python
 
-.PHONY: bench bench-pipeline bench-detection bench-dashboard profile test demo
+.PHONY: bench bench-pipeline bench-detection bench-dashboard profile lint test unit demo
 
 bench: bench-pipeline bench-detection bench-dashboard
 
@@ -23,8 +23,17 @@ profile:
 	bash bin/setup
 	$(PYTHON) -m bench.profile
 
+# What bin/test checks before it runs the suite: everything shipped, bench/ and tests/ included.
+lint:
+	.venv/bin/ruff check harness workers dashboards tests bench
+	.venv/bin/mypy harness workers dashboards tests bench
+
 test:
 	bash bin/test
+
+# The fast tests of the core on literal data: no server, well under a minute.
+unit:
+	$(PYTHON) -m pytest -q tests/unit
 
 demo:
 	bash bin/demo

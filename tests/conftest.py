@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -142,7 +143,8 @@ def system(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         keys = redis_client.scan_iter("harness:submission:*")
-        states = [json.loads(text)["state"] for key in keys if (text := redis_client.get(key))]
+        states = [json.loads(text)["state"] for key in keys
+                  if (text := cast(str | None, redis_client.get(key)))]
         if "queued" not in states:
             return
         time.sleep(0.05)
@@ -160,9 +162,58 @@ def wait_done(client: Any, status_url: str, timeout_s: float = 30.0) -> dict[str
     while time.monotonic() < deadline:
         status = client.get(status_url).get_json()
         if status["state"] in ("done", "failed"):
-            return status  # type: ignore[no-any-return]
+            return status
         time.sleep(0.05)
     raise AssertionError(f"submission still {status['state']} after {timeout_s} s")
+
+
+def wait_until(what: str, check: Callable[[], object], timeout_s: float = 30.0) -> None:
+    """Poll check until it holds; fail naming what did not happen."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s:g} s")
+        time.sleep(0.05)
+
+
+def broker_idle(client: redis.Redis, queue: str = "celery") -> bool:
+    """Whether no task waits in the broker's queue or is held by a worker (kombu's
+    `unacked` hash: running, reserved, or waiting for a retry's countdown)."""
+    return client.llen(queue) == 0 and client.hlen("unacked") == 0
+
+
+def wait_broker_idle(client: redis.Redis, timeout_s: float = 30.0, quiet_s: float = 0.3) -> None:
+    """Wait until the broker has held no task for quiet_s: everything the test set off has
+    run to its end, and nothing is left that could still deliver a duplicate. (Idle for a
+    while, not at one look: kombu moves a message from the queue to `unacked` in two steps.)"""
+    idle_since: float | None = None
+
+    def quiet() -> bool:
+        nonlocal idle_since
+        if not broker_idle(client):
+            idle_since = None
+            return False
+        idle_since = idle_since or time.monotonic()
+        return time.monotonic() - idle_since >= quiet_s
+
+    wait_until("the broker running out of tasks", quiet, timeout_s)
+
+
+def task_results(worker: CeleryWorker, task: str) -> list[str]:
+    """What each run of a task that the worker finished since its start returned, in order,
+    as its log shows it (`Task <name>[<id>] succeeded in <s>s: <value>`)."""
+    return re.findall(rf"Task {re.escape(task)}\[[^\]]+\] succeeded in \S+: (.*)",
+                      worker.new_output())
+
+
+def run_task(worker: CeleryWorker, task: str, start: Callable[[], object],
+             timeout_s: float = 30.0) -> str:
+    """Call start() (which queues a run of the task) and wait for that run to finish; returns
+    what it returned, as logged: proof that it ran, and its result."""
+    before = len(task_results(worker, task))
+    start()
+    wait_until(f"a run of {task}", lambda: len(task_results(worker, task)) > before, timeout_s)
+    return task_results(worker, task)[before]
 
 
 def post_all(client: Any, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from bokeh.models import (
     BoxAnnotation,
     ColumnDataSource,
     GlyphRenderer,
+    Plot,
     Span,
     TapTool,
 )
@@ -164,6 +165,7 @@ def test_verdict_matrix_has_a_cell_per_series_linking_to_it():
     cells = [Cell("validate_drp.PA1", "hsc_rc2 · r", "design", 4.9, "mmag", "/dash/m?r"),
              Cell("validate_drp.PA1", "hsc_rc2 · g", "stretch", 3.0, "mmag", "/dash/m?g")]
     plot = verdict_matrix(cells)
+    assert isinstance(plot, Plot)
     data = named(plot, "cells")[0].data_source.data
     assert data["link"] == ["/dash/m?r", "/dash/m?g"]
     assert list(plot.x_range.factors) == ["hsc_rc2 · g", "hsc_rc2 · r"]
@@ -174,6 +176,7 @@ def test_requirement_bars_stack_cells_by_verdict_and_open_their_section():
                            {"stretch": 1, "design": 9, "minimum": 2}, "#req-LPM-17-PA1"),
             RequirementBar("DMS-REQ-0131", "failed", {"fail": 1}, "#req-DMS-REQ-0131")]
     plot = requirements_figure(bars)
+    assert isinstance(plot, Plot)
     design = named(plot, "bars-design")[0]
     data = design.data_source.data
     assert data["design"] == [9, 0] and data["fail"] == [0, 1]

@@ -229,6 +229,7 @@ def test_healthz_is_503_when_the_store_is_down(settings: Settings, system: Influ
     app = create_app(Settings(**{**settings.__dict__, "influxdb_url": dead}))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
+    assert response.json is not None
     assert response.json["components"]["store"]["ok"] is False
 
 

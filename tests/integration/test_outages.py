@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from harness.storage.influx import InfluxStore
-from harness.testing.servers import InfluxServer, RedisServer
-from tests.conftest import bearer, submission, wait_done
+from harness.testing.servers import CeleryWorker, InfluxServer, RedisServer
+from tests.conftest import bearer, submission, wait_done, wait_until
 
 
 def test_store_outage_delays_but_does_not_lose_a_submission(
-    client: Any, system: InfluxStore, influx_server: InfluxServer
+    client: Any, system: InfluxStore, influx_server: InfluxServer, worker: CeleryWorker
 ) -> None:
     influx_server.stop()
     try:
         response = client.post("/api/v1/submissions", json=submission(), headers=bearer())
         assert response.status_code == 202  # the broker took it; the store is the worker's job
-        time.sleep(1.5)
+        retried = f"[{response.json['submission']}] retry: Retry in"
+        wait_until("the worker trying it and meeting the outage",
+                   lambda: retried in worker.new_output())
         assert client.get(response.json["status_url"]).json["state"] == "queued"
     finally:
         influx_server.start()

@@ -146,6 +146,7 @@ def test_every_write_route_needs_a_token(
 
 
 def test_squash_auth_without_credentials_is_401(client: Any, system: InfluxStore) -> None:
+    body: object
     for body in ({}, {"username": "ci"}, {"password": INGEST_SECRET}, [], "x",
                  {"username": "ci", "password": 5}):
         response = client.post("/squash/auth", json=body)
@@ -227,6 +228,7 @@ def test_the_settings_never_hold_a_secret_in_clear(settings: Settings, app: Any)
     assert by_name == {name: hashlib.sha256(secret.encode()).hexdigest()
                        for name, secret in (("ci", INGEST_SECRET), ("people", TRIAGE_SECRET),
                                             ("ops", ADMIN_SECRET))}
+    assert settings.slack_webhook_url is not None
     assert settings.slack_webhook_url not in repr(settings)
 
 

@@ -8,7 +8,6 @@ worker takes its tasks."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from harness.testing.proxy import FaultyProxy
 from harness.testing.servers import CeleryWorker, InfluxServer, RedisServer
 from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
-from tests.conftest import bearer, submission, wait_done
+from tests.conftest import bearer, submission, wait_broker_idle, wait_done, wait_until
 from workers.leases import PREFIX as LEASES
 
 DATABASE = "harness_safety"
@@ -48,11 +47,11 @@ class Safety:
         return Counter(str(row["event"]) for series in found for row in series.rows)
 
     def settled_events(self, timeout_s: float = 10.0) -> Counter[str]:
-        """The events once Slack's delivery was recorded, plus a second for a duplicate."""
-        deadline = time.monotonic() + timeout_s
-        while not self.events()["notified"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(1.0)
+        """The events once Slack's delivery was recorded and the worker has run every task
+        left (a duplicate would come from one of them)."""
+        wait_until("Slack's delivery being recorded", lambda: self.events()["notified"],
+                   timeout_s)
+        wait_broker_idle(self.redis, timeout_s)
         return self.events()
 
     def points(self) -> int:

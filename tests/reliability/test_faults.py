@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -36,7 +36,7 @@ from harness.storage.influx import RESULTS, InfluxStore
 from harness.storage.locks import SeriesLocks
 from harness.testing.servers import InfluxServer, ProcfileProcess, RedisServer
 from harness.testing.slack_receiver import SlackReceiver
-from tests.conftest import CHECKOUT, INGEST_SECRET, TOKENS
+from tests.conftest import CHECKOUT, INGEST_SECRET, TOKENS, wait_broker_idle, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(240)]
 
@@ -176,7 +176,9 @@ def run(stack: Stack, fault: str, inflict: Callable[[Stack, Load], None]) -> dic
     """Post under load while `inflict` breaks something, wait for recovery, count."""
     _wait_healthy(stack)
     load = Load(stack.web.url, fault).start()
-    time.sleep(2.0)  # steady state first
+    steady = SUBMISSIONS // 2  # steady state first: builds all the way through to Slack
+    wait_until(f"{steady} builds of the {fault} load announced",
+               lambda: len(_slack_builds(stack.slack, fault)) >= steady, timeout_s=60)
     inflict(stack, load)
     cleared = time.monotonic()  # `inflict` returns once the broken part is back
     load.join()
@@ -221,7 +223,9 @@ def _settle_and_count(stack: Stack, load: Load, cleared: float) -> dict[str, Any
             recovery_s = round(time.monotonic() - cleared, 1)
             break
         time.sleep(0.5)
-    time.sleep(3.0)  # a duplicate would arrive now
+    # a duplicate would come from a task still queued or held (a lost acknowledgement is
+    # given back after leases.GRACE_S): count once the broker has none left
+    wait_broker_idle(client, timeout_s=60)
     client.close()
 
     ours = _build_ids(load.fault)
@@ -270,7 +274,7 @@ def _judged_builds(client: redis.Redis) -> set[str]:
     """Build ids of the submissions whose status is `done`."""
     done = set()
     for key in client.scan_iter("harness:submission:*", count=1000):
-        text = client.get(key)
+        text = cast(str | None, client.get(key))
         if text:
             status = json.loads(text)
             if status.get("state") == "done":
@@ -324,6 +328,14 @@ def _series_locked(stack: Stack, fault: str, n: int) -> Iterator[None]:
         client.close()
 
 
+def _outage(down: Callable[[], object], up: Callable[[], object], seconds: float) -> None:
+    """Take a server down, and bring it back `seconds` later. The one fixed sleep of these
+    tests, on purpose: how long the server stays away IS the fault, nothing is awaited."""
+    down()
+    time.sleep(seconds)
+    up()
+
+
 def worker_logs(stack: Stack) -> str:
     """Everything every worker of the stack logged."""
     return "".join(path.read_text(errors="replace") for path in stack.logs.glob("worker-*"))
@@ -331,9 +343,7 @@ def worker_logs(stack: Stack) -> str:
 
 def test_influxd_killed_and_restarted(stack: Stack) -> None:
     def inflict(stack: Stack, load: Load) -> None:
-        stack.influx.kill()
-        time.sleep(5.0)
-        stack.influx.start()
+        _outage(stack.influx.kill, stack.influx.start, 5.0)
 
     run(stack, "influxd", inflict)
     assert "retry: Retry in" in worker_logs(stack)  # the outage was met, and waited out
@@ -356,12 +366,11 @@ def test_pool_process_killed_mid_task(stack: Stack) -> None:
 def test_whole_worker_killed(stack: Stack) -> None:
     def inflict(stack: Stack, load: Load) -> None:
         # The whole worker killed while it holds a task, replaced 3 s later: what it held
-        # comes back through its expired lease, not after the 900 s visibility timeout.
+        # comes back through its expired lease, not after the 900 s visibility timeout
+        # (given back GRACE_S after its delivery: long after the lock is released).
         with _series_locked(stack, load.fault, 1):
             poster, _ = _hold_inside_worker(stack, load, 1)
-            stack.worker.kill()
-        time.sleep(3.0)
-        stack.replace_worker()
+            _outage(stack.worker.kill, stack.replace_worker, 3.0)
         poster.join()
 
     figures = run(stack, "worker-killed", inflict)
@@ -371,9 +380,7 @@ def test_whole_worker_killed(stack: Stack) -> None:
 
 def test_redis_restarted(stack: Stack) -> None:
     def inflict(stack: Stack, load: Load) -> None:
-        stack.redis.stop()
-        time.sleep(3.0)
-        stack.redis.start()
+        _outage(stack.redis.stop, stack.redis.start, 3.0)
 
     worker = stack.worker.pid
     figures = run(stack, "redis", inflict)
@@ -383,9 +390,8 @@ def test_redis_restarted(stack: Stack) -> None:
 
 def test_redis_killed(stack: Stack) -> None:
     def inflict(stack: Stack, load: Load) -> None:
-        stack.redis.kill()  # SIGKILL: only what the AOF holds survives
-        time.sleep(3.0)
-        stack.redis.start()
+        # SIGKILL: only what the AOF holds survives
+        _outage(stack.redis.kill, stack.redis.start, 3.0)
 
     worker = stack.worker.pid
     figures = run(stack, "redis-killed", inflict)

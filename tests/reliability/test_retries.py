@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import cast
 
 import pytest
 import redis
@@ -55,7 +56,7 @@ def test_the_backoff_stays_below_half_the_visibility_timeout(idle_celery: Celery
                 retry_later(task, StoreUnavailable("down"), factor=2)
         finally:
             task.pop_request()
-        waits.append(float(raised.value.when))  # type: ignore[arg-type]
+        waits.append(float(raised.value.when))
 
     assert all(0 <= wait <= 5 for wait in waits), waits
     queued = redis.Redis.from_url(idle_celery.conf.broker_url).llen("celery")
@@ -82,6 +83,7 @@ def test_a_task_redis_lost_is_queued_again(idle_celery: Celery, settings: Settin
     app = create_app(replace(settings, broker_url=idle_celery.conf.broker_url))
     response = app.test_client().post("/api/v1/submissions", json=submission(),
                                       headers=bearer())
+    assert response.json is not None
     submission_id = response.json["submission"]
     broker = redis.Redis.from_url(idle_celery.conf.broker_url, decode_responses=True)
     requeue = idle_celery.tasks[REQUEUE_LOST]
@@ -89,11 +91,12 @@ def test_a_task_redis_lost_is_queued_again(idle_celery: Celery, settings: Settin
 
     broker.zadd(PENDING, {submission_id: time.time() - LOST_AFTER_S - 1})
     assert requeue.apply().get() == 0  # old, but its task is still in the queue
-    lost = broker.lpop("celery")  # as if handed to a worker that died at that instant
+    # as if handed to a worker that died at that instant
+    lost = cast(str | None, broker.lpop("celery"))
     assert lost is not None and submission_id in lost
 
     assert requeue.apply().get() == 1
-    again = broker.lrange("celery", 0, -1)
+    again = cast(list[str], broker.lrange("celery", 0, -1))
     assert len(again) == 1 and submission_id in again[0]
     assert json.loads(again[0])["headers"]["id"] == submission_id
     assert requeue.apply().get() == 0  # its clock restarted; and it is queued anyway
