@@ -92,7 +92,7 @@ def judge_and_store(
         return _judge_pull_request(submission, catalog, results, store, registry, tails)
     branch = submission.build.branch
     keys = [series_key(m.metric, m.dimensions, branch) for m in submission.measurements]
-    with SeriesLocks(registry.redis).hold(keys):
+    with SeriesLocks(registry.redis).hold(keys, owner=submission.id):
         return _judge_series(submission, catalog, results, store, registry, tails)
 
 

@@ -15,6 +15,7 @@ Celery logs and survives (acknowledgement). See docs/decisions.md.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
@@ -26,6 +27,38 @@ log = logging.getLogger(__name__)
 _GONE = "the broker connection of this channel is gone"
 
 
+class Unsettled:
+    """Messages of this process whose acknowledgement or give-back failed with the broker:
+    settled by workers.leases as soon as Redis answers again, instead of waiting for their
+    lease to lapse (and a finished task to run again)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.to_ack: set[str] = set()
+        self.to_restore: set[str] = set()
+
+    def add(self, tags: Any, *, done: bool) -> None:
+        """Note tags to acknowledge (done) or to give back."""
+        with self._lock:
+            (self.to_ack if done else self.to_restore).update(map(str, tags))
+
+    def take(self) -> tuple[set[str], set[str]]:
+        """The tags to acknowledge and to give back, forgotten here."""
+        with self._lock:
+            taken = (self.to_ack, self.to_restore - self.to_ack)
+            self.to_ack, self.to_restore = set(), set()
+            return taken
+
+    @property
+    def held(self) -> set[str]:
+        """Every tag still to settle (a lease names them: no one else gives them back)."""
+        with self._lock:
+            return self.to_ack | self.to_restore
+
+
+UNSETTLED = Unsettled()
+
+
 class QoS(kombu_redis.QoS):
     """kombu's Redis QoS, with give-backs and acknowledgements that never end the worker."""
 
@@ -34,9 +67,9 @@ class QoS(kombu_redis.QoS):
         try:
             super().restore_unacked(client)
         except Exception as error:  # the connection is gone; Redis still holds them
-            log.warning("could not give back %d held message(s) now (%s: %s); they stay in "
-                        "Redis and are handed out again when no worker holds them",
-                        len(self._delivered), type(error).__name__, error)
+            log.warning("could not give back %d held message(s) now (%s: %s); they go back "
+                        "when Redis answers", len(self._delivered), type(error).__name__, error)
+            UNSETTLED.add(list(self._delivered), done=False)
             self._delivered.clear()
 
     def restore_visible(self, *args: Any, **kwargs: Any) -> None:
@@ -50,15 +83,21 @@ class QoS(kombu_redis.QoS):
         """Acknowledge; on a channel whose connection is gone, a connection error."""
         try:
             super().ack(delivery_tag)
-        except AttributeError:
-            raise ConnectionResetError(_GONE) from None
+        except Exception as error:  # the broker is unreachable or the channel is gone
+            UNSETTLED.add([delivery_tag], done=True)
+            if isinstance(error, AttributeError):
+                raise ConnectionResetError(_GONE) from None
+            raise
 
     def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
         """Reject; on a channel whose connection is gone, a connection error."""
         try:
             super().reject(delivery_tag, requeue=requeue)
-        except AttributeError:
-            raise ConnectionResetError(_GONE) from None
+        except Exception as error:  # the broker is unreachable or the channel is gone
+            UNSETTLED.add([delivery_tag], done=not requeue)
+            if isinstance(error, AttributeError):
+                raise ConnectionResetError(_GONE) from None
+            raise
 
 
 class Channel(kombu_redis.Channel):

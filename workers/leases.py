@@ -30,6 +30,8 @@ from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 from celery.worker import state
 
+from workers.broker import UNSETTLED
+
 log = logging.getLogger(__name__)
 
 PREFIX = "harness:lease:"
@@ -78,7 +80,14 @@ def held_tags(consumer: Any) -> set[str]:
     qos = getattr(channel, "_qos", None)
     if qos is not None:
         tags.update(map(str, list(qos._delivered)))
-    for request in [*list(state.active_requests), *list(state.reserved_requests)]:
+    tags.update(running_tags(state.reserved_requests), running_tags(state.active_requests))
+    return tags | UNSETTLED.held
+
+
+def running_tags(requests: Iterable[Any]) -> set[str]:
+    """The delivery tags of these Celery requests."""
+    tags = set()
+    for request in list(requests):
         tag = getattr(getattr(request, "message", None), "delivery_tag", None)
         if tag is not None:
             tags.add(str(tag))
@@ -103,6 +112,7 @@ class Leases(threading.Thread):
         while True:
             try:
                 self.write()
+                self.settle()
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + SWEEP_S
                     self.sweep()
@@ -122,6 +132,28 @@ class Leases(threading.Thread):
         """Write this process's lease."""
         lease = Lease(time.time(), frozenset(held_tags(self.consumer)))
         self.redis.set(self.key, lease.to_json(), ex=LEASE_TTL_S)
+
+    def settle(self) -> None:
+        """Acknowledge, or give back, the messages whose acknowledgement or give-back failed
+        with the broker (workers.broker.UNSETTLED); those of tasks still running wait."""
+        to_ack, to_restore = UNSETTLED.take()
+        running = running_tags(state.active_requests)
+        UNSETTLED.add(to_restore & running, done=False)
+        to_restore -= running
+        if not (to_ack or to_restore):
+            return
+        qos = self._channel().qos
+        try:
+            for tag in to_ack:
+                qos._remove_from_indices(tag).execute()
+            for tag in to_restore:
+                qos.restore_by_tag(tag)
+        except Exception:
+            UNSETTLED.add(to_ack, done=True)
+            UNSETTLED.add(to_restore, done=False)
+            raise
+        log.info("settled after a broker outage: %d acknowledged, %d given back",
+                 len(to_ack), len(to_restore))
 
     def sweep(self) -> int:
         """Give back the messages no live worker holds; returns how many."""

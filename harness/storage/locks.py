@@ -4,7 +4,6 @@ it (docs/decisions.md, "Order independence")."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 import uuid
@@ -26,9 +25,12 @@ WAIT_S = 60.0
 
 # All or nothing: a submission takes the locks of all its series at once, so two
 # submissions can never each hold a part of what the other needs.
+# A lock its owner already holds is free to it: a task run again after its worker died or
+# lost Redis (its locks could not be released) takes over its own locks at once.
 _ACQUIRE = """
 for _, key in ipairs(KEYS) do
-  if redis.call('exists', key) == 1 then return 0 end
+  local holder = redis.call('get', key)
+  if holder and holder ~= ARGV[1] then return 0 end
 end
 for _, key in ipairs(KEYS) do
   redis.call('set', key, ARGV[1], 'PX', ARGV[2])
@@ -41,6 +43,10 @@ for _, key in ipairs(KEYS) do
 end
 return 1
 """
+
+
+# (keys, token) of locks this process took and could not release: Redis went away meanwhile.
+_UNRELEASED: list[tuple[list[str], str]] = []
 
 
 class SeriesBusy(ServiceUnavailable):
@@ -59,13 +65,16 @@ class SeriesLocks:
         self._release = client.register_script(_RELEASE)
 
     @contextmanager
-    def hold(self, series: Iterable[str]) -> Iterator[None]:
-        """Hold the locks of these series for the duration of the block."""
+    def hold(self, series: Iterable[str], owner: str | None = None) -> Iterator[None]:
+        """Hold the locks of these series for the duration of the block, as `owner` (a
+        submission id: a judgement of the same submission takes over its locks; default:
+        a new owner)."""
         keys = sorted({f"{PREFIX}{zlib.crc32(key.encode()) % STRIPES}" for key in series})
         if not keys:
             yield
             return
-        token = uuid.uuid4().hex
+        token = owner or uuid.uuid4().hex
+        self._release_unreleased()
         deadline = time.monotonic() + self.wait_s
         pause = 0.002
         while not self._call(self._acquire, keys, [token, self.ttl_ms]):
@@ -76,8 +85,21 @@ class SeriesLocks:
         try:
             yield
         finally:
-            with contextlib.suppress(BrokerUnavailable):  # else they expire by themselves
+            try:
                 self._call(self._release, keys, [token])
+            except BrokerUnavailable:  # released by this process's next judgement, or expire
+                _UNRELEASED.append((keys, token))
+
+    def _release_unreleased(self) -> None:
+        """Release the locks this process could not release when Redis was away (another
+        submission of the same builds, a client's retry, would wait for their expiry)."""
+        while _UNRELEASED:
+            keys, token = _UNRELEASED[-1]
+            try:
+                self._call(self._release, keys, [token])
+            except BrokerUnavailable:
+                return  # still away: the next judgement tries again
+            _UNRELEASED.pop()
 
     @staticmethod
     def _call(script: object, keys: list[str], args: list[object]) -> int:

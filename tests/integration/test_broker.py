@@ -10,8 +10,9 @@ import pytest
 import redis
 from kombu import Connection, Exchange, Queue
 
+from harness.storage.locks import SeriesBusy, SeriesLocks
 from harness.testing.servers import RedisServer
-from workers.broker import TRANSPORT
+from workers.broker import TRANSPORT, UNSETTLED
 from workers.leases import GRACE_S, Lease, orphans
 
 
@@ -70,6 +71,9 @@ def test_an_ack_on_a_lost_channel_is_a_connection_error_celery_survives(
     with pytest.raises(ConnectionResetError):
         channel.qos.ack(message.delivery_tag)
     assert isinstance(ConnectionResetError(), harness.connection_errors)
+    # noted, so that the worker's leases thread acknowledges it once Redis answers
+    acknowledge, _ = UNSETTLED.take()
+    assert acknowledge == {message.delivery_tag}
 
 
 def test_a_lease_names_what_its_worker_holds() -> None:
@@ -90,3 +94,30 @@ def test_orphans_are_the_messages_no_live_lease_can_hold(
     found = orphans([("tag", now - delivered_ago)],
                     [Lease(now - ago, frozenset({tag})) for tag, ago in leases], now)
     assert found == (["tag"] if given_back else [])
+
+
+def test_a_submission_run_again_takes_over_its_own_series_locks(broker: RedisServer) -> None:
+    client = redis.Redis.from_url(broker.url)
+    locks = SeriesLocks(client, wait_s=0.3)
+    stale = locks.hold(["validate_drp.PA1|main"], owner="submission-1")
+    stale.__enter__()  # a run whose Redis went away before it could release its locks
+
+    with locks.hold(["validate_drp.PA1|main"], owner="submission-1"):  # run again: at once
+        pass
+    stale = locks.hold(["validate_drp.PA1|main"], owner="submission-1")
+    stale.__enter__()
+    with pytest.raises(SeriesBusy), locks.hold(["validate_drp.PA1|main"], owner="submission-2"):
+        pass  # another submission still waits for the lock
+
+
+def test_locks_left_when_redis_went_away_are_released_by_the_next_judgement(
+        broker: RedisServer) -> None:
+    client = redis.Redis.from_url(broker.url, socket_timeout=1, socket_connect_timeout=1)
+    locks = SeriesLocks(client, wait_s=0.3)
+    with locks.hold(["validate_drp.PA1|main"], owner="submission-1"):
+        broker.stop()  # the judgement fails with Redis; its locks stay (AOF) …
+    broker.start()
+    with locks.hold(["validate_drp.AM1|main"], owner="submission-9"):
+        pass  # … until this process's next judgement releases them
+    with locks.hold(["validate_drp.PA1|main"], owner="submission-2"):  # the client's retry
+        pass
