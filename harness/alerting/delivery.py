@@ -13,7 +13,7 @@ import redis
 from harness.alerting.alerts import Alert
 from harness.alerting.slack import EVENTS, deliver, group_message, message_for
 from harness.errors import BrokerUnavailable, ServiceUnavailable
-from harness.storage import redis_errors
+from harness.storage.redis_errors import redis_errors
 
 log = logging.getLogger(__name__)
 

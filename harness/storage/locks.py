@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import redis
 
 from harness.errors import BrokerUnavailable, ServiceUnavailable
-from harness.storage import redis_errors
+from harness.storage.redis_errors import redis_errors
 
 PREFIX = "harness:lock:series:"
 STRIPES = 4096  # series share a lock when their keys hash alike: bounded keys, rare waits

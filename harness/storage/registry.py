@@ -17,7 +17,7 @@ from harness.catalog import Metric
 from harness.errors import MetricConflict
 from harness.formats.native import metric_from_json, metric_to_json, same_definition
 from harness.model import Result, Submission
-from harness.storage import redis_errors
+from harness.storage.redis_errors import redis_errors
 from harness.times import parse_utc
 
 PREFIX = "harness:"

@@ -17,8 +17,8 @@ from typing import Any
 
 import redis
 
-from harness.storage import redis_errors
 from harness.storage.influx import Row
+from harness.storage.redis_errors import redis_errors
 
 PREFIX = "harness:tail:v2:"  # v2: members carry the sample count and spread
 TTL_S = 30 * 86_400  # a series nobody wrote to for a month is dropped (PR branches)
