@@ -24,13 +24,8 @@ from harness.alerting.alerts import HARNESS_ACTOR, Alert, series_key
 from harness.alerting.log import AlertLog, event_point, opened_point
 from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
-from harness.detection.excursions import (
-    DEFAULT_PARAMS,
-    DetectionParams,
-    Excursion,
-    compare_to_base,
-    judge_series,
-)
+from harness.detection.excursions import compare_to_base, judge_series
+from harness.detection.params import DEFAULT_PARAMS, DetectionParams, Excursion
 from harness.detection.rules import (
     EXCURSION_KINDS,
     BuildRef,

@@ -1,6 +1,6 @@
 """A metric's `detection:` settings, from catalog YAML or `--set KEY=VALUE` text.
 
-Each setting becomes the fields of harness.detection.excursions.DetectionParams it
+Each setting becomes the fields of harness.detection.params.DetectionParams it
 sets; `min_effect` is a relative shift (`2%` → min_relative 0.02), an absolute one in a
 unit (`0.5 s` → min_absolute in the metric's unit), or a list of both."""
 
@@ -58,7 +58,7 @@ def _inconsistencies(overrides: Mapping[str, Any], where: str) -> list[Problem]:
     the setting that was given (persistence ≤ the longest scan window ≤ span)."""
     if not {"persistence", "scan", "span"} & overrides.keys():
         return []
-    from harness.detection.excursions import (
+    from harness.detection.params import (
         DEFAULT_PARAMS,  # numpy: only for a catalog that needs it
     )
 

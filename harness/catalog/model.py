@@ -9,14 +9,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # numpy: the catalog loads without it
-    from harness.detection.excursions import DetectionParams
+    from harness.detection.params import DetectionParams
 
 LEVELS = ("stretch", "design", "minimum")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne,
 }
 METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
-# The knobs of harness.detection.excursions.DetectionParams that a metric's catalog entry may set.
+# The knobs of harness.detection.params.DetectionParams that a metric's catalog entry may set.
 DETECTION_KNOBS = ("threshold", "pr_threshold", "min_relative", "min_absolute", "persistence",
                    "window", "span", "scan", "min_history", "noise_window")
 
@@ -54,14 +54,14 @@ class Spec:
 @dataclass(frozen=True)
 class DetectionSettings:
     """A metric's excursion test: on or off, and the knobs its catalog entry sets, named as
-    harness.detection.excursions.DetectionParams fields (min_absolute in the metric's unit)."""
+    harness.detection.params.DetectionParams fields (min_absolute in the metric's unit)."""
 
     enabled: bool = True
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def params(self) -> DetectionParams:
         """The parameters in force: the defaults with these overrides."""
-        from harness.detection.excursions import DEFAULT_PARAMS
+        from harness.detection.params import DEFAULT_PARAMS
 
         return DEFAULT_PARAMS.with_overrides(self.overrides)
 

@@ -12,17 +12,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from harness.detection.excursions import (
-    DEFAULT_PARAMS,
-    TREND_Z,
-    Better,
-    DetectionParams,
-    Direction,
-    Values,
-    robust_noise,
-)
-
-_TINY = 1e-12
+from harness.detection.excursions import TREND_Z
+from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams, Direction, Values
+from harness.detection.robust import TINY, robust_noise
 
 
 @dataclass(frozen=True)
@@ -51,7 +43,7 @@ def change_points(
     if series.size < 2 * params.min_segment:
         return []
     middle = float(np.median(series))
-    noise = max(robust_noise(series), params.noise_floor * abs(middle), _TINY)
+    noise = max(robust_noise(series), params.noise_floor * abs(middle), TINY)
     clipped = _winsorized(series, noise, params)
     import ruptures  # only the scans need it: `harness replay` runs without it
 

@@ -18,98 +18,37 @@ docs/decisions.md and docs/performance.md ("Detection").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-Better = Literal["lower", "higher"]
-Decision = Literal["ok", "regression", "improvement", "insufficient"]
-Test = Literal["history", "base"]
-Direction = Literal["regression", "improvement"]
-Values = Sequence[float] | np.ndarray
+from harness.detection.params import (
+    DEFAULT_PARAMS,
+    Better,
+    Decision,
+    DetectionParams,
+    Excursion,
+    Values,
+)
+from harness.detection.robust import (
+    TINY,
+    clipped,
+    nan_median,
+    robust_centre,
+    robust_noise,
+    row_noise,
+    shape_widening,
+)
 
-_MAD_TO_SIGMA = 1.4826  # MAD of Gaussian noise × this = σ
 _MEDIAN_SPREAD = 1.2533  # standard error of a median / that of a mean (Gaussian, √(π/2))
 _CENTRE_VARIANCE = 1.1  # variance of the baseline's centre × n / σ² (with margin)
-_WINSOR = 2.5  # differences are capped at this many σ (first guess) in the noise estimate
 _DOF_PER_DIFFERENCE = 0.5  # degrees of freedom of σ per difference (correlated, winsorized)
 TREND_Z = 3.0  # z of a slope that makes a trend (drift, change-point merging)
 _RAMP_SHIFT_Z = 2.5  # a trend with a level shift beyond it of this z is steps, not a ramp
-_TINY = 1e-12
 
 
-@dataclass(frozen=True)
-class DetectionParams:
-    """Every knob of the excursion test and of change-point search."""
-
-    window: int = 232  # baseline values, before the recent span
-    span: int = 24  # the most recent values, kept out of the baseline
-    scan: tuple[int, ...] = (6, 12, 21)  # lengths of the recent windows tested (≤ span)
-    threshold: float = 3.35  # z of a recent window's mean against the baseline
-    long_relief: float = 0.93  # the longest window's bar, relative to threshold
-    persistence: int = 3  # values of that window beyond the minimum effect, at least
-    clip: float = 3.0  # each standardized value is clipped to ±clip: outliers count little
-    min_relative: float = 0.01  # smallest practical shift, relative to |baseline|
-    min_sigmas: float = 0.5  # smallest practical shift, in noise σ
-    noise_window: int = 256  # values (up to the tested build) whose differences give σ
-    noise_floor: float = 1e-6  # σ is at least this × |baseline| (constant series)
-    split: float = 4.0  # z of a level shift inside the baseline window that splits it
-    min_level: int = 16  # values after such a shift before they alone are the baseline
-    min_history: int = 20  # fewer earlier values: insufficient
-    memory: int = 96  # builds back within which an excursion holding again is the same one
-    min_absolute: float = 0.0  # smallest practical shift in the metric's unit (catalog)
-    pr_threshold: float = 2.5  # z of one pull-request value against its base's level
-    min_segment: int = 3  # change points: the shortest segment kept
-    penalty: float = 3.0  # change points: penalty = penalty × σ̂² × ln n
-
-    def with_overrides(self, overrides: Mapping[str, Any]) -> DetectionParams:
-        """These parameters with some replaced (e.g. a metric's catalog settings)."""
-        return replace(self, **overrides) if overrides else self
-
-    @property
-    def reach(self) -> int:
-        """How many values one test looks at, up to the tested build."""
-        return max(self.window + self.span, self.noise_window)
-
-    @property
-    def history_needed(self) -> int:
-        """How many earlier values `judge_point` uses; more are ignored."""
-        return self.reach + max(max(self.scan) - 1, self.memory)
-
-
-DEFAULT_PARAMS = DetectionParams()
-DEFAULT_THRESHOLD = DEFAULT_PARAMS.threshold
 BLOCK = 512  # ends evaluated together: bounds the memory of a long series' walk
-
-
-@dataclass(frozen=True)
-class Excursion:
-    """How one value compares with its series' recent past."""
-
-    baseline: float  # robust centre of the recent history
-    noise: float  # robust σ of the series (from first differences), floored
-    change: float  # value − baseline
-    relative_change: float | None  # change / |baseline|; None when the baseline is 0
-    score: float  # z of the recent level: > 0 towards a regression, < 0 an improvement
-    decision: Decision
-    started: int  # builds back where the current excursion began (0 = this build)
-    threshold: float = DEFAULT_THRESHOLD  # the |score| that decides
-    test: Test = "history"  # against the series' own past, or (a PR) its base branch
-    needed: int = 0  # builds the test still needs, when insufficient
-
-    def to_json(self) -> dict[str, Any]:
-        """The excursion as JSON-able data."""
-        return asdict(self)
-
-
-def robust_noise(values: np.ndarray) -> float:
-    """σ of a series from its first differences (robust to steps and outliers), 0 if flat."""
-    if values.size < 2:
-        return 0.0
-    return float(_row_noise(np.asarray(values, dtype=float)[None, :])[0])
 
 
 def judge_point(
@@ -162,11 +101,11 @@ def compare_to_base(
         return replace(_insufficient(recent, float(value), params), test="base",
                        threshold=params.pr_threshold)
     base = recent[None, -params.window:]
-    middle = _nan_median(base)
-    noise = np.maximum(_row_noise(recent[None, -params.noise_window:]),
-                       np.maximum(params.noise_floor * np.abs(middle), _TINY))
+    middle = nan_median(base)
+    noise = np.maximum(row_noise(recent[None, -params.noise_window:]),
+                       np.maximum(params.noise_floor * np.abs(middle), TINY))
     kept, counts, middle = _current_level(base, np.array([base.shape[1]]), middle, noise, params)
-    baseline = float(_robust_centre(kept, counts, middle, noise, params.clip)[0])
+    baseline = float(robust_centre(kept, counts, middle, noise, params.clip)[0])
     sigma = float(noise[0])
     if base_count > 1 and base_spread > 0:  # the samples tell the within-build noise
         within = base_spread * base_spread * (1.0 / max(count, 1) - 1.0 / base_count)
@@ -247,13 +186,13 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     stretch = before(length, params.noise_window)
     tail = before(length, params.span)
     tail = np.where(np.arange(params.span) >= params.span - span_len[:, None], tail, np.nan)
-    middle = _nan_median(base)
-    noise = np.maximum(_row_noise(stretch),
-                       np.maximum(params.noise_floor * np.abs(middle), _TINY))
+    middle = nan_median(base)
+    noise = np.maximum(row_noise(stretch),
+                       np.maximum(params.noise_floor * np.abs(middle), TINY))
     base, base_len, middle = _current_level(base, base_len, middle, noise, params)
-    baseline = _robust_centre(base, base_len, middle, noise, params.clip)
+    baseline = robust_centre(base, base_len, middle, noise, params.clip)
     sign = np.array([1.0, -1.0])[:, None, None]
-    z = _clipped((tail - baseline[:, None]) / noise[:, None], params.clip)
+    z = clipped((tail - baseline[:, None]) / noise[:, None], params.clip)
     pushed = np.where(np.isnan(z), 0.0, sign * z[None])
     totals = np.cumsum(pushed[:, :, ::-1], axis=2)  # sums of the last 1, 2, … values
     windows = np.array(sorted(m for m in params.scan if m <= params.span))
@@ -265,7 +204,7 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     # σ is itself estimated: widen like a Student t (Cornish-Fisher) for its few differences
     freedom = _DOF_PER_DIFFERENCE * (np.minimum(length, params.noise_window) - 1)
     widen = 1.0 + (params.threshold**2 + 1.0) / (4.0 * freedom)
-    shape = _shape_widening(base, base_len, baseline, noise, windows, bars, params.clip)
+    shape = shape_widening(base, base_len, baseline, noise, windows, bars, params.clip)
     stats = np.where(usable, means / (spread * widen[:, None] * shape) * (params.threshold / bars),
                      -np.inf)
     score = np.max(stats, axis=2)
@@ -274,44 +213,12 @@ def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Te
     effect = _minimum_effect(baseline, noise, params)[None, :, None]
     shifted = sign * (tail - baseline[:, None])[None]  # [direction, end, span]
     inside = np.arange(params.span) >= params.span - size[:, :, None]
-    level = _nan_median(np.where(inside, shifted, np.nan))
+    level = nan_median(np.where(inside, shifted, np.nan))
     beyond = np.sum(inside & (shifted >= effect), axis=2)
     holds = ((score >= params.threshold) & (level >= effect[..., 0])
              & (beyond >= params.persistence))
     return _Tests(baseline=baseline, noise=noise, score=np.where(size > 0, score, 0.0),
                   holds=holds, size=size)
-
-
-def _shape_widening(kept: np.ndarray, counts: np.ndarray, baseline: np.ndarray,
-                    noise: np.ndarray, windows: np.ndarray, bars: np.ndarray, clip: float
-                    ) -> np.ndarray:
-    """How much wider than on Gaussian noise each recent window's mean spreads [direction,
-    end, window], ≥ 1, from the baseline's clipped values: their variance where above a
-    Gaussian's (a second runner that σ from differences half discounts, a rhythm), and a
-    Cornish-Fisher shift of each bar for their skewness and kurtosis (a rarer runner makes
-    upward runs likelier, heavy tails both ways)."""
-    present = ~np.isnan(kept)
-    number = np.maximum(counts, 1)
-    z = np.where(present, _clipped((kept - baseline[:, None]) / noise[:, None], clip), 0.0)
-    centred = np.where(present, z - (np.sum(z, axis=1) / number)[:, None], 0.0)
-    square = centred * centred
-    variance = np.maximum(np.sum(square, axis=1) / number, _TINY)
-    skewness = np.sum(square * centred, axis=1) / number / variance**1.5
-    kurtosis = np.sum(square * square, axis=1) / number / variance**2 - 3.0
-    scale = np.sqrt(np.maximum(1.0, variance / _clipped_variance(clip)))
-    # skewness and excess kurtosis of a window's mean: /√m and /m; the sign turns with the row
-    k1 = np.array([1.0, -1.0])[:, None, None] * (skewness[:, None] / np.sqrt(windows))[None]
-    k2 = kurtosis[:, None] / windows
-    t = bars
-    shifted = 1.0 + (((t * t - 1) / (6 * t)) * k1 + ((t * t - 3) / 24) * k2
-                     - ((2 * t * t - 5) / 36) * k1 * k1)
-    return scale[None, :, None] * np.maximum(1.0, shifted)
-
-
-def _clipped_variance(bound: float) -> float:
-    """Variance of a standard normal value clipped to ±bound."""
-    return (math.erf(bound / math.sqrt(2)) * (1 - bound**2) + bound**2
-            - 2 * bound * math.exp(-bound**2 / 2) / math.sqrt(2 * math.pi))
 
 
 def _current_level(base: np.ndarray, counts: np.ndarray, middle: np.ndarray,
@@ -325,7 +232,7 @@ def _current_level(base: np.ndarray, counts: np.ndarray, middle: np.ndarray,
     until then the values before the shift are.
     """
     present = ~np.isnan(base)
-    values = np.where(present, _clipped((base - middle[:, None]) / noise[:, None], params.clip),
+    values = np.where(present, clipped((base - middle[:, None]) / noise[:, None], params.clip),
                       0.0)
     sums = np.cumsum(values[:, ::-1], axis=1)[:, ::-1]  # sums of the last n values
     counts_after = np.cumsum(present[:, ::-1], axis=1)[:, ::-1]
@@ -344,25 +251,8 @@ def _current_level(base: np.ndarray, counts: np.ndarray, middle: np.ndarray,
     keep = np.where(keep_later[:, None], columns >= cut[:, None], columns < cut[:, None])
     kept = np.where(shifted[:, None] & ~keep, np.nan, base)
     if shifted.any():
-        middle = np.where(shifted, _nan_median(kept), middle)
+        middle = np.where(shifted, nan_median(kept), middle)
     return kept, np.sum(~np.isnan(kept), axis=1), middle
-
-
-def _robust_centre(rows: np.ndarray, counts: np.ndarray, middle: np.ndarray, noise: np.ndarray,
-                   bound: float) -> np.ndarray:
-    """The median of each NaN-padded row refined by one Huber step clipped at ±bound σ: with
-    the recent values' own clip, both sides of the test estimate the same location even
-    when the noise is skewed (a second, rarer runner), where a tighter step sits below it."""
-    scale = np.maximum(noise, _TINY)[:, None]
-    pull = _clipped((rows - middle[:, None]) / scale, bound)
-    # NaN pads short rows at the front and `_current_level` drops either end of a row
-    total = np.nansum if np.isnan(rows).any() else np.sum
-    return middle + scale[:, 0] * total(pull, axis=1) / np.maximum(counts, 1)
-
-
-def _clipped(values: np.ndarray, bound: float) -> np.ndarray:
-    """values limited to ±bound (NaN stays NaN); np.clip costs more on small arrays."""
-    return np.minimum(np.maximum(values, -bound), bound)
 
 
 def _fires(tests: _Tests, row: int, column: int) -> bool:
@@ -428,7 +318,7 @@ def _onset(values: np.ndarray, row: int, baseline: float, noise: float,
     `span` values (a drift began before the recent span): the start of the most telling
     suffix."""
     recent = values[-(params.memory + params.span):]
-    pushed = (1.0 if row == 0 else -1.0) * _clipped((recent - baseline) / noise, params.clip)
+    pushed = (1.0 if row == 0 else -1.0) * clipped((recent - baseline) / noise, params.clip)
     suffix = np.cumsum(pushed[::-1])
     return int(np.argmax(suffix / np.sqrt(np.arange(1, suffix.size + 1))))
 
@@ -440,7 +330,7 @@ def _ramps(values: np.ndarray, row: int, noise: float, params: DetectionParams) 
     if values.size < params.window:
         return False
     recent = values[-params.window:]
-    pushed = (1.0 if row == 0 else -1.0) * _clipped((recent - np.median(recent)) / noise,
+    pushed = (1.0 if row == 0 else -1.0) * clipped((recent - np.median(recent)) / noise,
                                                     params.clip)
     size = pushed.size
     time = np.arange(size) - (size - 1) / 2
@@ -460,37 +350,10 @@ def _minimum_effect(baseline: np.ndarray, noise: np.ndarray, params: DetectionPa
                                  params.min_sigmas * noise), params.min_absolute)
 
 
-def _nan_median(rows: np.ndarray) -> np.ndarray:
-    """Median along the last axis, ignoring NaN (NaN where all are NaN)."""
-    ordered = np.sort(rows, axis=-1)  # NaN sorts last; np.median is slower on short rows
-    width = rows.shape[-1]
-    if not np.isnan(ordered[..., -1]).any():
-        return (ordered[..., (width - 1) // 2] + ordered[..., width // 2]) / 2
-    count = np.sum(~np.isnan(rows), axis=-1, keepdims=True)
-    lower = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0), axis=-1)
-    upper = np.take_along_axis(ordered, np.minimum(count // 2, rows.shape[-1] - 1), axis=-1)
-    return np.where(count > 0, (lower + upper) / 2, np.nan)[..., 0]
-
-
-def _row_noise(rows: np.ndarray) -> np.ndarray:
-    """robust_noise of each NaN-padded row."""
-    diffs = np.diff(rows, axis=1)
-    deviations = np.abs(diffs - _nan_median(diffs)[:, None])
-    padded = bool(np.isnan(deviations[:, 0]).any())  # NaN pads the front of short rows
-    total = np.nansum if padded else np.sum
-    count = np.maximum(np.sum(~np.isnan(deviations), axis=1), 1) if padded else diffs.shape[1]
-    rough = _MAD_TO_SIGMA * _nan_median(deviations)
-    fallback = total(deviations, axis=1) / count * math.sqrt(math.pi / 2)
-    rough = np.where(rough > 0, rough, fallback)
-    # one winsorized-RMS step: nearly the efficiency of a standard deviation, still robust
-    capped = np.minimum(deviations, _WINSOR * rough[:, None])
-    return np.sqrt(total(capped * capped, axis=1) / count / _clipped_variance(_WINSOR) / 2)
-
-
 def _insufficient(recent: np.ndarray, value: float, params: DetectionParams) -> Excursion:
     """An excursion without a decision: too little history to judge."""
     baseline = float(np.median(recent)) if recent.size else value
-    noise = max(robust_noise(recent), params.noise_floor * abs(baseline), _TINY)
+    noise = max(robust_noise(recent), params.noise_floor * abs(baseline), TINY)
     change = value - baseline
     return Excursion(
         baseline=baseline, noise=noise, change=change,

@@ -37,6 +37,17 @@ def _http_status(url: str) -> int | None:
         return None
 
 
+def redis_answers(port: int) -> bool:
+    """Tell whether a Redis on this loopback port answers PING."""
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
 def _has_exited(proc: subprocess.Popen[bytes]) -> bool:
     """Tell whether the child exited, without reaping it, so its PID and group id stay ours."""
     if proc.returncode is not None:
@@ -207,14 +218,7 @@ class RedisServer(ManagedProcess):
 
     def is_ready(self) -> bool:
         """Tell whether PING answers (Redis refuses it while it loads the AOF)."""
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1,
-                             socket_connect_timeout=1)
-        try:
-            return bool(client.ping())
-        except (redis.RedisError, OSError):
-            return False
-        finally:
-            client.close()
+        return redis_answers(self.port)
 
 
 class InfluxServer(ManagedProcess):

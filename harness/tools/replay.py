@@ -20,7 +20,7 @@ from harness.times import parse_utc
 
 if TYPE_CHECKING:  # numpy and the catalog load when the command runs
     from harness.catalog import Metric, Spec
-    from harness.detection.excursions import Better, DetectionParams
+    from harness.detection.params import Better, DetectionParams
 
 DEFAULT_BRANCH = "main"
 COLUMNS = ("build_id", "time", "value")
@@ -53,7 +53,8 @@ def replay_series(
     branches are pull requests: compared with the default branch, never alerted. When
     `summary` is given, it is filled with the number of builds judged."""
     from harness.catalog import Metric
-    from harness.detection.excursions import DEFAULT_PARAMS, judge_series
+    from harness.detection.excursions import judge_series
+    from harness.detection.params import DEFAULT_PARAMS
     from harness.detection.rules import BuildRef, excursion_alert, series_findings, spec_alert
     from harness.detection.verdicts import verdict
 

@@ -10,7 +10,7 @@ import pytest
 
 from harness.catalog import DetectionSettings, load_catalog, parse_detection
 from harness.client.cli import main
-from harness.detection.excursions import DEFAULT_PARAMS
+from harness.detection.params import DEFAULT_PARAMS
 from harness.detection.verdicts import verdict
 from harness.errors import CatalogError, Problem
 from tests.conftest import CHECKOUT

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from harness.client.cli import main
-from harness.detection.excursions import DEFAULT_PARAMS
+from harness.detection.params import DEFAULT_PARAMS
 from tests.conftest import CHECKOUT, post_all
 from tests.integration.test_alerts import nightly, noisy
 

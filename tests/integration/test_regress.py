@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from harness.detection.changepoints import ChangePoint, change_points
-from harness.detection.excursions import (
-    DEFAULT_PARAMS,
-    Better,
-    DetectionParams,
-    Excursion,
-    compare_to_base,
-    judge_point,
-    judge_series,
-)
+from harness.detection.excursions import compare_to_base, judge_point, judge_series
+from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams, Excursion
 
 
 def noise(n: int, seed: int = 4, level: float = 100.0, sigma: float = 1.0) -> list[float]:

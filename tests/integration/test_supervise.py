@@ -16,13 +16,19 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-import redis
 import requests
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 from supervisor.xmlrpc import SupervisorTransport
 
-from harness.testing.servers import PROJECT_ROOT, VENV_BIN, InfluxServer, ManagedProcess, free_port
+from harness.testing.servers import (
+    PROJECT_ROOT,
+    VENV_BIN,
+    InfluxServer,
+    ManagedProcess,
+    free_port,
+    redis_answers,
+)
 from harness.tools import supervise
 from tests.conftest import TOKENS, bearer, submission
 
@@ -196,14 +202,7 @@ def server_answers(runner: Supervisord, name: str) -> bool:
     """Tell whether the restarted process itself answers (PING, /ping, the worker's ping
     through /healthz)."""
     if name == "redis":
-        client = redis.Redis(host="127.0.0.1", port=runner.redis_port, socket_timeout=1,
-                             socket_connect_timeout=1)
-        try:
-            return bool(client.ping())
-        except (redis.RedisError, OSError):
-            return False
-        finally:
-            client.close()
+        return redis_answers(runner.redis_port)
     if name == "influxdb":
         return runner.influx.is_ready()
     return True  # the worker: /healthz needs its answer to a ping

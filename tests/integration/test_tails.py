@@ -10,7 +10,7 @@ import redis
 
 from harness.alerting.alerts import series_key
 from harness.catalog import load_catalog
-from harness.detection.excursions import DEFAULT_PARAMS
+from harness.detection.params import DEFAULT_PARAMS
 from harness.ingest import KEEP, judge_and_store
 from harness.model import Build, Measurement, Submission
 from harness.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.detection.changepoints import ChangePoint, change_points
-from harness.detection.excursions import DEFAULT_PARAMS
+from harness.detection.params import DEFAULT_PARAMS
 
 WOBBLE = [0.5 * ((i * 7) % 5 - 2) for i in range(200)]
 

@@ -7,14 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.detection.excursions import (
-    DEFAULT_PARAMS,
-    DetectionParams,
-    compare_to_base,
-    judge_point,
-    judge_series,
-    robust_noise,
-)
+from harness.detection.excursions import compare_to_base, judge_point, judge_series
+from harness.detection.params import DEFAULT_PARAMS, DetectionParams
+from harness.detection.robust import robust_noise
 
 # a deterministic wobble of ±1 around 0, period 5
 WOBBLE = [0.5 * ((i * 7) % 5 - 2) for i in range(200)]
