@@ -20,13 +20,8 @@ import numpy as np
 
 from bench.report import write_section
 from harness.detection.changepoints import change_points
-from harness.detection.excursions import (
-    DEFAULT_PARAMS,
-    DetectionParams,
-    compare_to_base,
-    judge_point,
-    judge_series,
-)
+from harness.detection.excursions import compare_to_base, judge_point, judge_series
+from harness.detection.params import DEFAULT_PARAMS, DetectionParams
 
 LEVEL, SIGMA = 100.0, 2.0  # σ = 2 % of the level: a 1σ step is twice the 1 % minimum effect
 FIRST_STEP, STEP_EVERY = 120, 200  # steps at 120, 320, 520, …
