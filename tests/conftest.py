@@ -19,6 +19,7 @@ from harness.storage.tails import SeriesTails
 from harness.testing.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
 from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
+from workers.leases import PREFIX as LEASE_PREFIX
 
 INGEST_SECRET = "ingest-secret-0123456789"
 TRIAGE_SECRET = "triage-secret-0123456789"
@@ -122,11 +123,18 @@ def influx(settings: Settings) -> Iterator[InfluxStore]:
     yield store
 
 
+def harness_keys(client: redis.Redis) -> list[str]:
+    """The harness's keys in Redis but the running workers' leases, which say only that
+    the workers are alive."""
+    return [key for key in client.scan_iter("harness:*") if not key.startswith(LEASE_PREFIX)]
+
+
 @pytest.fixture
 def redis_client(settings: Settings) -> Iterator[redis.Redis]:
-    """A Redis client with the harness's keys removed before each test."""
+    """A Redis client with the harness's keys removed before each test (not the leases of
+    the running workers: without them a worker's held messages would look abandoned)."""
     client = redis.Redis.from_url(settings.broker_url, decode_responses=True)
-    keys = list(client.scan_iter("harness:*"))
+    keys = harness_keys(client)
     if keys:
         client.delete(*keys)
     yield client

@@ -19,7 +19,7 @@ from harness.client.cli import main
 from harness.model import document_digest
 from harness.storage.influx import InfluxStore
 from harness.tools.demo import generate_history
-from tests.conftest import INGEST_SECRET, post_all
+from tests.conftest import INGEST_SECRET, harness_keys, post_all
 
 END = datetime(2026, 11, 20, 12, tzinfo=UTC)  # a fixed end: the same builds on every run
 
@@ -267,7 +267,7 @@ def test_live_posting_backfill_and_replay_give_the_same_alert(
     post_all(client, documents)
     live = regressions()
     system.query("DROP SERIES FROM /.*/", method="POST")  # a fresh harness, the same data
-    redis_client.delete(*redis_client.scan_iter("harness:*"))
+    redis_client.delete(*harness_keys(redis_client))
     assert backfill(web, *write_shuffled(tmp_path / "in", documents)) == 0
     capsys.readouterr()
     path = tmp_path / "ott1.csv"

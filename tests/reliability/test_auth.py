@@ -34,6 +34,7 @@ from tests.conftest import (
     INGEST_SECRET,
     TRIAGE_SECRET,
     bearer,
+    harness_keys,
     submission,
     wait_done,
 )
@@ -92,14 +93,15 @@ def _bokeh_file() -> str:
 
 def state(store: InfluxStore, client: redis.Redis) -> dict[str, Any]:
     """Everything a write could change: the points of every measurement, the harness's
-    Redis keys and values, the task queue."""
+    Redis keys and values (not the workers' leases, which say only that they are alive),
+    the task queue."""
     found = store.query_each([f"SELECT count({field}) FROM {measurement}" for measurement, field
                               in (("results", "verdict"), ("builds", "build_id"),
                                   ("alert_events", "event"))])
     points = [sum(int(row["count"]) for series in answer for row in series.rows)
               for answer in found]
     keys = {}
-    for key in sorted(client.scan_iter("harness:*")):
+    for key in sorted(harness_keys(client)):
         kind = client.type(key)
         keys[key] = (client.get(key) if kind == "string" else client.hgetall(key)
                      if kind == "hash" else client.lrange(key, 0, -1) if kind == "list"

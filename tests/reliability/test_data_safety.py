@@ -24,8 +24,14 @@ from harness.testing.proxy import FaultyProxy
 from harness.testing.servers import CeleryWorker, InfluxServer, RedisServer
 from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
-from tests.conftest import bearer, submission, wait_broker_idle, wait_done, wait_until
-from workers.leases import PREFIX as LEASES
+from tests.conftest import (
+    bearer,
+    harness_keys,
+    submission,
+    wait_broker_idle,
+    wait_done,
+    wait_until,
+)
 
 DATABASE = "harness_safety"
 REDIS_DB = 5
@@ -175,5 +181,5 @@ def test_a_rejected_submission_stores_nothing(safety: Safety, spoil: Any) -> Non
     assert response.json["details"]
     assert safety.points() == 0
     assert safety.redis.llen("celery") == 0
-    assert not [key for key in safety.redis.scan_iter("harness:*")  # but the worker's lease
-                if not key.startswith(("harness:metric", LEASES))], "a rejected request left state"
+    assert not [key for key in harness_keys(safety.redis)
+                if not key.startswith("harness:metric")], "a rejected request left state"
