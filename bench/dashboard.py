@@ -21,9 +21,17 @@ from bokeh.plotting import figure
 from bench.report import machine, table, write_section
 from dashboards import queries
 from dashboards.figures import history_figure
-from dashboards.views import BUCKETS, point_columns, specs_for
+from dashboards.views import BUCKETS, specs_for
 from harness.catalog import Metric
-from harness.model import Build, Measurement, PullRequest, Result, Submission, Verdict
+from harness.model import (
+    Build,
+    Excursion,
+    Measurement,
+    PullRequest,
+    Result,
+    Submission,
+    Verdict,
+)
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore, result_point
 from harness.testing.servers import InfluxServer, RedisServer
@@ -60,8 +68,9 @@ def load(store: InfluxStore, submissions: list[Submission]) -> None:
     for submission in submissions:
         measurement = submission.measurements[0]
         verdict: Verdict = "design" if (measurement.value or 0) <= 10 else "minimum"
-        excursion = {"baseline": 7.0, "change": (measurement.value or 0) - 7.0,
-                     "score": ((measurement.value or 0) - 7.0) / 0.2, "decision": "none"}
+        change = (measurement.value or 0) - 7.0
+        excursion = Excursion(baseline=7.0, noise=0.2, change=change, relative_change=change / 7,
+                              score=change / 0.2, decision="ok", started=0, threshold=3.35)
         result = Result(measurement, verdict, f"{METRIC}.{verdict}", excursion)
         time_ns = int((submission.time.timestamp()) * 1e9)
         points.append(result_point(submission, result, time_ns))
@@ -140,7 +149,7 @@ def stage_timer(store: InfluxStore, metric: Metric) -> Callable[[], dict[str, fl
         found = queries.history(store, METRIC, DIMENSIONS, metric.dimensions, "main",
                                 buckets=BUCKETS)
         queried = time.perf_counter()
-        layout = history_figure(point_columns(found.rows), specs_for(metric, DIMENSIONS),
+        layout = history_figure(found.columns(), specs_for(metric, DIMENSIONS),
                                 unit=metric.unit, total=found.total)
         built = time.perf_counter()
         components(layout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import statistics
@@ -31,7 +32,6 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def machine() -> str:
     """One line naming the machine and the Python that ran the benchmark."""
-    import os
     return (f"{platform.machine()}, {os.cpu_count()} CPU(s), Python "
             f"{platform.python_version()}, {platform.platform(terse=True)}")
 

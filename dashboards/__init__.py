@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 def register_dashboards(app: Flask) -> None:
     """Attach the dashboard pages and the BokehJS files to the app."""
+    # Imported here, not above: the pages use harness.web.context, and harness.web (whose
+    # create_app calls this) imports this package; at the top, `import dashboards` fails.
     from dashboards import reports, views
 
     dash = Blueprint("dash", __name__, url_prefix="/dash", template_folder="templates",

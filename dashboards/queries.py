@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from harness.points import Rows
 from harness.storage.influx import RESULTS, InfluxStore, dimensions_of, identifier
 from harness.times import rfc3339, time_literal
 
@@ -19,21 +20,39 @@ RECENT = 30  # points of a sparkline
 
 
 @dataclass(frozen=True)
-class SeriesRows:
-    """One stored series: its metric, dimensions and rows (oldest first)."""
+class Latest:
+    """A series' newest point, as the overview shows it."""
+
+    time: int  # ns
+    value: float | None
+    verdict: str
+    ci: str
+    build_id: str
+
+
+@dataclass(frozen=True)
+class RecentSeries:
+    """One stored series: its metric, dimensions and last points (oldest first)."""
 
     metric: str
     dimensions: Mapping[str, str]
-    rows: tuple[Mapping[str, Any], ...]
+    points: Rows
+
+    @property
+    def latest(self) -> Latest:
+        """The newest point."""
+        points = self.points
+        return Latest(points.times[-1], points.values[-1], points.verdicts[-1] or "none",
+                      str(points.cis[-1] or ""), str(points.build_ids[-1] or ""))
 
 
-def recent(store: InfluxStore, branch: str) -> list[SeriesRows]:
+def recent(store: InfluxStore, branch: str) -> list[RecentSeries]:
     """The last RECENT points of every series on a branch, in one query."""
     found = store.query(
         f"SELECT value, verdict, ci, build_id FROM {RESULTS} WHERE branch = $branch "
         f"GROUP BY * ORDER BY time DESC LIMIT {RECENT}", {"branch": branch})
-    return [SeriesRows(item.tags["metric"], dimensions_of(item.tags), tuple(reversed(item.rows)))
-            for item in found]
+    return [RecentSeries(item.tags["metric"], dimensions_of(item.tags),
+                         Rows.of(item.rows[::-1])) for item in found if item.rows]
 
 
 def branches(store: InfluxStore) -> list[str]:
@@ -57,6 +76,23 @@ class History:
     rows: Sequence[Mapping[str, Any]]
     total: int
     bucket_ns: int | None = None  # set when the rows are each bucket's lowest and highest
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The rows as the columns history_figure draws."""
+        rows = self.rows
+        return {
+            "time": [row["time"] // 1_000_000 for row in rows],
+            "value": [row.get("value") for row in rows],
+            "verdict": [row.get("verdict") or "none" for row in rows],
+            "ci": [row.get("ci") or "" for row in rows],
+            "build_id": [row.get("build_id") or "" for row in rows],
+            "commit": [row.get("commit") or "" for row in rows],
+            "pr": [f"#{row['pr_number']}" if row.get("pr_number") is not None else ""
+                   for row in rows],
+            "change": [row.get("change") for row in rows],
+            "score": [row.get("score") for row in rows],
+            "samples": [_samples(row) for row in rows],
+        }
 
 
 def history(store: InfluxStore, metric: str, dimensions: Mapping[str, str],
@@ -117,3 +153,10 @@ def _extremes(store: InfluxStore, where: str, params: Mapping[str, Any], total: 
             for row in item.rows:
                 rows[(row["time"], row.get("build_id") or "")] = dict(row)
     return History([rows[key] for key in sorted(rows)], total, bucket_ns)
+
+
+def _samples(row: Mapping[str, Any]) -> str:
+    """A point's repeated runs, as the hover shows them ('' for a single value)."""
+    if not row.get("sample_count"):
+        return ""
+    return f"n = {row['sample_count']}, sd {float(row.get('sample_spread') or 0.0):.4g}"

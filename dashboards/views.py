@@ -3,7 +3,6 @@ renders the shared layout with its breadcrumbs."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from harness.links import (
     release_report_url,
     report_url,
 )
-from harness.storage.influx import dimensions_of
+from harness.model import BuildRecord, StoredResult
 from harness.storage.retention import Retention
 from harness.times import epoch_ms, parse_utc, point_time
 from harness.web.context import WebContext, context
@@ -60,27 +59,27 @@ def overview() -> ResponseReturnValue:
             continue
         if kpm_only and "kpm" not in metric.tags:
             continue
-        latest = item.rows[-1]
+        latest = item.latest
         rows.append({
             "metric": metric, "dimensions": item.dimensions, "latest": latest,
             "link": metric_url(metric.name, item.dimensions, branch),
-            "build_link": build_url(latest["ci"], latest["build_id"]),
-            "sparkline": sparkline([r.get("value") for r in item.rows],
-                                   [r.get("verdict") or "none" for r in item.rows]),
+            "build_link": build_url(latest.ci, latest.build_id),
+            "sparkline": sparkline(item.points.values,
+                                   [verdict or "none" for verdict in item.points.verdicts]),
             "open_alerts": open_alerts[series_key(metric.name, item.dimensions, branch)],
             "column": " · ".join(v for _, v in sorted(item.dimensions.items())) or "–",
         })
-    counts = Counter(row["latest"].get("verdict") or "none" for row in rows)
+    counts = Counter(row["latest"].verdict for row in rows)
     matrix = verdict_matrix(
-        [Cell(r["metric"].name, r["column"], r["latest"].get("verdict") or "none",
-              r["latest"].get("value"), r["metric"].unit, r["link"]) for r in rows],
+        [Cell(r["metric"].name, r["column"], r["latest"].verdict, r["latest"].value,
+              r["metric"].unit, r["link"]) for r in rows],
         title=f"Latest verdict of each series on {branch}") if rows else None
-    newest = max((item.rows[-1] for item in found), key=lambda row: row["time"], default=None)
+    newest = max((item.latest for item in found), key=lambda latest: latest.time, default=None)
     return page("overview.html", [("Overview", None)], plot=embed(matrix), rows=rows,
                 counts=counts, branch=branch, branches=queries.branches(ctx.store) or [branch],
                 options=options, chosen=chosen, kpm_only=kpm_only,
                 release_report=release_report_url(branch) if found else None,
-                newest=newest, newest_report=report_url(newest["ci"], newest["build_id"])
+                newest=newest, newest_report=report_url(newest.ci, newest.build_id)
                 if newest else None)
 
 
@@ -109,11 +108,11 @@ def metric_history(metric_name: str) -> ResponseReturnValue:
     alerts = [a for a in AlertLog(ctx.store).find(metric=metric.name) if a.series == series]
     overlay = None
     if request.args.get("prs") == "1":
-        overlay = point_columns(queries.history(
+        overlay = queries.history(
             ctx.store, metric.name, dimensions, metric.dimensions, None, since=since,
-            until=until, pr_base=branch).rows)
+            until=until, pr_base=branch).columns()
     plot = history_figure(
-        point_columns(found.rows), specs_for(metric, dimensions), unit=metric.unit,
+        found.columns(), specs_for(metric, dimensions), unit=metric.unit,
         title=f"{metric.name} · {_label(dimensions)} · {branch}",
         alerts=[_marker(a) for a in alerts if a.kind != "changepoint"],
         change_points=[_ms(a.started_time or a.time) for a in alerts if a.kind == "changepoint"],
@@ -137,35 +136,32 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
     if record is None:
         raise NotFound(f"no build {ci}/{build_id}")
     previous = ctx.store.previous_build(record)
-    changes = package_changes(json.loads(previous["packages"]) if previous else [],
-                              json.loads(record["packages"]))
-    branch = record.get("pr_base") or record["branch"]  # PR results sit over their base
+    changes = package_changes(previous.build.packages_json() if previous else [],
+                              record.build.packages_json())
+    branch = record.judged_on  # PR results sit over their base
+    prs = "1" if record.build.pull_request is not None and record.build.pull_request.base else None
     results: list[dict[str, Any]] = []
     margins: list[Margin] = []
-    for item in ctx.store.build_results(record):
-        dimensions = dimensions_of(item.tags)
-        metric = catalog.get(item.tags["metric"])
-        for row in item.rows:
-            link = metric_url(item.tags["metric"], dimensions, branch,
-                              prs="1" if record.get("pr_base") else None)
-            blobs = [blob_url(b, item.tags["metric"], dimensions, (ci, build_id))
-                     for b in (row.get("blobs") or "").split(",") if b]
-            results.append({"metric": item.tags["metric"], "dimensions": dimensions, "row": row,
-                            "link": link, "blobs": blobs, "deviation": _deviation(row)})
-            margin = _margin(metric, dimensions, row, link) if metric else None
-            if margin is not None:
-                margins.append(margin)
-    results.sort(key=lambda r: (r["metric"], sorted(r["dimensions"].items())))
+    for stored in ctx.store.build_results(record):
+        metric = catalog.get(stored.metric)
+        link = metric_url(stored.metric, stored.dimensions, branch, prs=prs)
+        blobs = [blob_url(b, stored.metric, stored.dimensions, (ci, build_id))
+                 for b in stored.blobs]
+        results.append({"result": stored, "link": link, "blobs": blobs,
+                        "deviation": _deviation(stored)})
+        margin = _margin(metric, stored, link) if metric else None
+        if margin is not None:
+            margins.append(margin)
     margins.sort(key=lambda m: m.label)
     alerts = AlertLog(ctx.store).find(build=(ci, build_id))
     plot = margins_figure(margins, "Margin of each result to its design spec") if margins else None
     return page("build.html", [("Overview", "/dash/"), (f"{ci} / {build_id}", None)],
-                record=record, time=point_time(record["time"]), results=results,
+                build=record.build, time=point_time(record.time), results=results,
                 expired=_expired_notice(ctx.retention(), record, bool(results)),
                 changes=changes, alerts=alerts, plot=embed(plot),
-                packages=json.loads(record["packages"]),
-                previous=previous, previous_link=build_url(previous["ci"], previous["build_id"])
-                if previous else None, report_link=report_url(ci, build_id))
+                previous=previous and previous.build,
+                previous_link=build_url(previous.build.ci, previous.build.id) if previous else None,
+                report_link=report_url(ci, build_id))
 
 
 @bp.get("/alerts")
@@ -188,14 +184,14 @@ def alert(alert_id: str) -> ResponseReturnValue:
     moment = _ms(found.time)
     window = (datetime.fromtimestamp((moment - 45 * DAY_MS) / 1000, UTC),
               datetime.fromtimestamp((moment + 20 * DAY_MS) / 1000, UTC))
-    rows = queries.history(ctx.store, metric.name, found.dimensions, metric.dimensions,
-                           found.branch, since=window[0], until=window[1]).rows
+    history = queries.history(ctx.store, metric.name, found.dimensions, metric.dimensions,
+                              found.branch, since=window[0], until=window[1])
     plot = alert_figure(
-        point_columns(rows), specs_for(metric, found.dimensions), _marker(found),
+        history.columns(), specs_for(metric, found.dimensions), _marker(found),
         unit=metric.unit, baseline=found.baseline, threshold=found.threshold,
         started=_ms(found.started_time) if found.started_time else None,
         title=f"{found.kind}: {metric.name} · {_label(found.dimensions)} · {found.branch}",
-    ) if rows else None
+    ) if history.rows else None
     series_link = metric_url(metric.name, found.dimensions, found.branch)
     expired = _build_expired(ctx, found.build_ci, found.build_id)
     return page("alert.html", [("Overview", "/dash/"), ("Alerts", "/dash/alerts"),
@@ -236,54 +232,29 @@ def blob(blob_id: str) -> ResponseReturnValue:
 
 # --- shaping the data for the figures -------------------------------------------------------
 
-def point_columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    """Rows of a series as the columns history_figure draws."""
-    return {
-        "time": [row["time"] // 1_000_000 for row in rows],
-        "value": [row.get("value") for row in rows],
-        "verdict": [row.get("verdict") or "none" for row in rows],
-        "ci": [row.get("ci") or "" for row in rows],
-        "build_id": [row.get("build_id") or "" for row in rows],
-        "commit": [row.get("commit") or "" for row in rows],
-        "pr": [f"#{row['pr_number']}" if row.get("pr_number") is not None else ""
-               for row in rows],
-        "change": [row.get("change") for row in rows],
-        "score": [row.get("score") for row in rows],
-        "samples": [_samples(row) for row in rows],
-    }
-
-
-def _samples(row: Mapping[str, Any]) -> str:
-    """A point's repeated runs, as the hover shows them ('' for a single value)."""
-    if not row.get("sample_count"):
-        return ""
-    return f"n = {row['sample_count']}, sd {float(row.get('sample_spread') or 0.0):.4g}"
-
-
 def specs_for(metric: Metric, dimensions: Mapping[str, str]) -> list[SpecLine]:
     """The specs that judge this series, as lines to draw."""
     return [SpecLine(s.level, s.operator, s.threshold) for s in metric.specs
             if s.applies_to(dimensions)]
 
 
-def _margin(metric: Metric, dimensions: Mapping[str, str], row: Mapping[str, Any],
-            link: str) -> Margin | None:
-    specs = {s.level: s for s in metric.specs if s.applies_to(dimensions)}
+def _margin(metric: Metric, result: StoredResult, link: str) -> Margin | None:
+    specs = {s.level: s for s in metric.specs if s.applies_to(result.dimensions)}
     spec = specs.get("design") or specs.get("minimum") or specs.get("stretch")
-    if spec is None or row.get("value") is None:
+    if spec is None or result.value is None:
         return None
-    label = " · ".join([metric.name.rsplit(".", 1)[-1], *dimensions.values()])
-    return Margin(label, margin_to(row["value"], spec.operator, spec.threshold),
-                  row.get("verdict") or "none", spec.name, link)
+    label = " · ".join([metric.name.rsplit(".", 1)[-1], *result.dimensions.values()])
+    return Margin(label, margin_to(result.value, spec.operator, spec.threshold),
+                  result.verdict, spec.name, link)
 
 
-def _deviation(row: Mapping[str, Any]) -> str:
-    if row.get("baseline") is None or row.get("value") is None:
+def _deviation(result: StoredResult) -> str:
+    if result.baseline is None or result.value is None:
         return ""
-    text = f"{row['value'] - row['baseline']:+.4g} (baseline {row['baseline']:.4g})"
-    if row.get("score") is not None:
-        text += f", z = {row['score']:+.1f}"
-    return text + (f", {row['decision']}" if row.get("decision") else "")
+    text = f"{result.value - result.baseline:+.4g} (baseline {result.baseline:.4g})"
+    if result.score is not None:
+        text += f", z = {result.score:+.1f}"
+    return text + (f", {result.decision}" if result.decision else "")
 
 
 def _build_expired(ctx: WebContext, ci: str, build_id: str) -> str | None:
@@ -295,7 +266,7 @@ def _build_expired(ctx: WebContext, ci: str, build_id: str) -> str | None:
     return _expired_notice(retention, record, bool(ctx.store.build_results(record)))
 
 
-def _expired_notice(retention: Retention, record: Mapping[str, Any], has_results: bool
+def _expired_notice(retention: Retention, record: BuildRecord, has_results: bool
                     ) -> str | None:
     """What a page says of a build whose points the branch retention deleted, else None."""
     expired = retention.expired_json(record, has_results)

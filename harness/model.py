@@ -14,6 +14,8 @@ from harness.links import api_build_url
 from harness.times import parse_utc, point_time
 
 Verdict = Literal["stretch", "design", "minimum", "fail", "none"]
+Decision = Literal["ok", "regression", "improvement", "insufficient"]
+Test = Literal["history", "base"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class Build:
         if self.pull_request is not None and self.pull_request.base:
             return self.pull_request.base
         return self.branch
+
+    def packages_json(self) -> list[dict[str, Any]]:
+        """The build's packages as JSON-able data (as stored; what package_changes compares)."""
+        return [asdict(package) for package in self.packages]
 
     def to_json(self) -> dict[str, Any]:
         """The build as JSON-able data."""
@@ -161,13 +167,33 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Excursion:
+    """How one value compares with its series' recent past (harness.detection.excursions)."""
+
+    baseline: float  # robust centre of the recent history
+    noise: float  # robust σ of the series (from first differences), floored
+    change: float  # value − baseline
+    relative_change: float | None  # change / |baseline|; None when the baseline is 0
+    score: float  # z of the recent level: > 0 towards a regression, < 0 an improvement
+    decision: Decision
+    started: int  # builds back where the current excursion began (0 = this build)
+    threshold: float  # the |score| that decides
+    test: Test = "history"  # against the series' own past, or (a PR) its base branch
+    needed: int = 0  # builds the test still needs, when insufficient
+
+    def to_json(self) -> dict[str, Any]:
+        """The excursion as JSON-able data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Result:
     """A judged measurement: its verdict against the specs."""
 
     measurement: Measurement
     verdict: Verdict
     spec: str | None = None
-    excursion: Mapping[str, Any] | None = None
+    excursion: Excursion | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as the status endpoint shows it."""
@@ -175,7 +201,7 @@ class Result:
         data = {
             "metric": m.metric, "dimensions": dict(m.dimensions), "value": m.value,
             "unit": m.unit, "verdict": self.verdict, "spec": self.spec,
-            "excursion": dict(self.excursion) if self.excursion is not None else None,
+            "excursion": self.excursion.to_json() if self.excursion is not None else None,
             "blobs": list(m.blobs),
         }
         if m.samples:
@@ -183,23 +209,66 @@ class Result:
         return data
 
 
+@dataclass(frozen=True)
+class BuildRecord:
+    """A build as the store keeps it: the build, the time of its points, its submission."""
+
+    build: Build
+    time: int  # ns since the epoch: where the build's points sit
+    submission: str | None = None
+
+    @property
+    def judged_on(self) -> str:
+        """The branch whose series hold this build's judgements (a PR's: its base)."""
+        return self.build.baseline_branch
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored build as the API shows it."""
+        build = self.build
+        data: dict[str, Any] = {
+            "ci": build.ci, "id": build.id, "branch": build.branch,
+            "time": point_time(self.time), "url": build.url, "commit": build.commit,
+            "packages": build.packages_json(), "links": {"self": api_build_url(build.ci, build.id)},
+        }
+        if build.pull_request is not None:
+            data["pull_request"] = asdict(build.pull_request)
+        return data
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result as the store keeps it: the measurement's value and how it was judged."""
+
+    metric: str
+    dimensions: Mapping[str, str]
+    value: float | None
+    unit: str
+    verdict: Verdict
+    spec: str | None = None
+    blobs: tuple[str, ...] = ()
+    baseline: float | None = None
+    score: float | None = None
+    decision: Decision | None = None
+    change: float | None = None
+    time: int = 0  # ns
+    ci: str = ""
+    build_id: str = ""
+    build_url: str | None = None
+    commit: str | None = None
+    submission: str | None = None
+    sample_count: int | None = None
+    sample_spread: float | None = None
+    pull_request: PullRequest | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a build's API answer lists it."""
+        return {"metric": self.metric, "dimensions": dict(self.dimensions), "value": self.value,
+                "unit": self.unit, "verdict": self.verdict, "spec": self.spec}
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
-
-
-def build_json(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored build record (a row of the `builds` measurement) as the API shows it."""
-    build: dict[str, Any] = {
-        "ci": record["ci"], "id": record["build_id"], "branch": record["branch"],
-        "time": point_time(record["time"]), "url": record.get("build_url"),
-        "commit": record.get("commit"), "packages": json.loads(record["packages"]),
-        "links": {"self": api_build_url(record["ci"], record["build_id"])},
-    }
-    if record.get("pr_number") is not None:
-        build["pull_request"] = {"number": record["pr_number"], "url": record.get("pr_url"),
-                                 "base": record.get("pr_base")}
-    return build
 
 
 def document_digest(document: Any) -> str:

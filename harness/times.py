@@ -54,10 +54,14 @@ def nanoseconds(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
+def from_nanoseconds(epoch_ns: int) -> datetime:
+    """An InfluxDB time (ns since the epoch) as a datetime, to the microsecond."""
+    return EPOCH + timedelta(microseconds=int(epoch_ns) // 1000)  # exact: no float
+
+
 def point_time(epoch_ns: int) -> str:
     """An InfluxDB time (ns since the epoch) as RFC 3339, to the microsecond."""
-    moment = EPOCH + timedelta(microseconds=int(epoch_ns) // 1000)  # exact: no float
-    return moment.isoformat().replace("+00:00", "Z")
+    return from_nanoseconds(epoch_ns).isoformat().replace("+00:00", "Z")
 
 
 def rfc3339(epoch_ns: int) -> str:

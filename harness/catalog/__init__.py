@@ -12,6 +12,7 @@ from harness.catalog.model import (
     LEVELS,
     METRIC_NAME,
     OPERATORS,
+    SETTINGS_FILE,
     Catalog,
     DetectionSettings,
     Dimension,
@@ -26,8 +27,10 @@ __all__ = ["DETECTION_KNOBS", "LEVELS", "METRIC_NAME", "OPERATORS", "SETTINGS_FI
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("SETTINGS_FILE", "load_catalog"):
+    """`load_catalog`, imported when first used: reading a folder needs pydantic, PyYAML and
+    astropy, which the light client (`harness replay`, `harness post`) lacks."""
+    if name == "load_catalog":
         from harness.catalog import loader
 
-        return getattr(loader, name)
+        return loader.load_catalog
     raise AttributeError(f"module 'harness.catalog' has no attribute {name!r}")

@@ -8,9 +8,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.catalog.documents import DimensionDoc, MetricDoc, RequirementDoc, SettingsDoc
+from harness.catalog.documents import (
+    DimensionDoc,
+    MetricDoc,
+    RequirementDoc,
+    SettingsDoc,
+    document_problems,
+)
 from harness.catalog.inheritance import RawDoc
-from harness.catalog.loader import _build_metrics, _problems
+from harness.catalog.metrics import build_metrics
 from harness.catalog.model import METRIC_NAME, Catalog, Metric, Spec
 from harness.errors import InvalidInput, Problem
 
@@ -31,7 +37,7 @@ def metrics_from_json(
         try:
             metric_docs[body["name"]] = (where, MetricDoc.model_validate(fields))
         except ValidationError as error:
-            problems.extend(_problems(error, where, fields))
+            problems.extend(document_problems(error, where, fields))
     raw_specs = []
     for index, body in enumerate(specs):
         where = f"specs[{index}]"
@@ -53,7 +59,7 @@ def metrics_from_json(
         requirements={rid: RequirementDoc(title=r.title, document=r.document, url=r.url)
                       for rid, r in catalog.requirements.items()},
     )
-    built = _build_metrics(metric_docs, raw_specs, settings, problems)
+    built = build_metrics(metric_docs, raw_specs, settings, problems)
     if problems:
         raise InvalidInput(problems, "invalid metric definitions")
     return tuple(Metric(**{**metric.__dict__, "source": "inline"}) for metric in built.values())
@@ -67,3 +73,21 @@ def spec_from_json(data: Mapping[str, Any], metric: str) -> Spec:
         query={key: frozenset(values) for key, values in data.get("metadata_query", {}).items()},
         tags=tuple(data.get("tags", ())),
     )
+
+
+def metric_from_json(data: Mapping[str, Any]) -> Metric:
+    """A metric registered inline, as `Metric.to_json(definition_only=True)` kept it."""
+    return Metric(name=data["name"], unit=data["unit"], better=data["better"],
+                  description=data.get("description", ""),
+                  dimensions=tuple(data.get("dimensions", ())),
+                  requirements=tuple(data.get("requirements", ())),
+                  tags=tuple(data.get("tags", ())), reference=dict(data.get("reference", {})),
+                  specs=tuple(spec_from_json(spec, data["name"])
+                              for spec in data.get("specs", ())),
+                  source="inline")
+
+
+def same_definition(first: Metric, second: Metric) -> bool:
+    """Whether two inline definitions agree on what matters for the series."""
+    return (first.unit, first.better, first.dimensions) == (
+        second.unit, second.better, second.dimensions)

@@ -58,11 +58,7 @@ def _inconsistencies(overrides: Mapping[str, Any], where: str) -> list[Problem]:
     the setting that was given (persistence ≤ the longest scan window ≤ span)."""
     if not {"persistence", "scan", "span"} & overrides.keys():
         return []
-    from harness.detection.params import (
-        DEFAULT_PARAMS,  # numpy: only for a catalog that needs it
-    )
-
-    params = DEFAULT_PARAMS.with_overrides(overrides)
+    params = DetectionSettings(overrides=overrides).params()
     longest = max(params.scan)
     problems = []
     if params.persistence > longest:
@@ -144,7 +140,9 @@ def _effect(item: Any, unit: str) -> tuple[str, float]:
         return "min_relative", size / 100
     if not given_unit and unit:
         raise _Invalid(f"{item!r} needs a unit (like {size:g} {unit}) or % (like {size:g}%)")
-    from harness.units import UnitProblem, converter  # astropy: only for a unit to convert
+    # astropy (the server extra): only for a unit to convert; `harness replay --set` runs in
+    # the light client
+    from harness.units import UnitProblem, converter
 
     try:
         convert = converter(given_unit or unit, unit)

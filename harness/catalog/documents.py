@@ -1,12 +1,15 @@
-"""The catalog's YAML documents as pydantic models (shared by files and JSON definitions)."""
+"""The catalog's YAML documents as pydantic models, and their validation errors as problems
+naming the place (shared by files and JSON definitions)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.catalog.model import parse_cadence
+from harness.errors import Problem
 from harness.units import parse_unit
 
 # --- YAML documents, validated with pydantic ---------------------------------------------
@@ -71,3 +74,36 @@ class SpecDoc(_Doc):
     tags: list[str] = []
     metadata_query: dict[str, str | int | float | list[str | int | float]] = {}
     description: str = ""
+
+
+# --- validation errors as problems -------------------------------------------------------
+
+
+def document_problems(error: ValidationError, where: str, body: Any = None) -> list[Problem]:
+    """Pydantic's errors as problems under `where`; with the validated body, only the parts
+    of each location that are places in it (not pydantic's union-member tags)."""
+    problems = []
+    for item in error.errors():
+        loc = item["loc"] if body is None else in_body(body, item["loc"],
+                                                       missing=item["type"] == "missing")
+        path = "".join(f"[{part}]" if isinstance(part, int) else '[""]' if part == ""
+                       else f".{part}" for part in loc)  # like the API's: specs[0].tags[1]
+        problems.append(Problem(f"{where}{path}", item["msg"]))
+    return problems
+
+
+def in_body(body: Any, loc: Sequence[int | str], missing: bool) -> tuple[int | str, ...]:
+    """The parts of a pydantic error location that are places in the body: what pydantic
+    adds of its own (a union member's tag like `bool` or `list[float]`, a `[key]`) is left
+    out; a missing field's name is kept."""
+    kept: list[int | str] = []
+    node = body
+    for position, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif not (missing and position == len(loc) - 1):
+            continue  # not in the body: pydantic's own
+        kept.append(part)
+    return tuple(kept)

@@ -3,68 +3,31 @@ key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from harness.catalog.detection import parse_detection
-from harness.catalog.documents import (
-    MetricDoc,
-    SettingsDoc,
-    SpecDoc,
-)
+from harness.catalog.documents import MetricDoc, SettingsDoc, document_problems
 from harness.catalog.inheritance import RawDoc, index_by_name, resolve_metric, resolve_spec
+from harness.catalog.metrics import build_metrics
 from harness.catalog.model import (
-    LEVELS,
     METRIC_NAME,
+    SETTINGS_FILE,
     Catalog,
     DetectionSettings,
     Dimension,
-    Metric,
     Requirement,
-    Spec,
-    parse_cadence,
 )
 from harness.errors import CatalogError, Problem
-from harness.units import UnitProblem, converter
 
-SETTINGS_FILE = "_catalog.yaml"
 _UNSET = object()  # a metric without a `detection:` key
-
-def _problems(error: ValidationError, where: str, body: Any = None) -> list[Problem]:
-    """Pydantic's errors as problems under `where`; with the validated body, only the parts
-    of each location that are places in it (not pydantic's union-member tags)."""
-    problems = []
-    for item in error.errors():
-        loc = item["loc"] if body is None else in_body(body, item["loc"],
-                                                       missing=item["type"] == "missing")
-        path = "".join(f"[{part}]" if isinstance(part, int) else '[""]' if part == ""
-                       else f".{part}" for part in loc)  # like the API's: specs[0].tags[1]
-        problems.append(Problem(f"{where}{path}", item["msg"]))
-    return problems
-
-
-def in_body(body: Any, loc: Sequence[int | str], missing: bool) -> tuple[int | str, ...]:
-    """The parts of a pydantic error location that are places in the body: what pydantic
-    adds of its own (a union member's tag like `bool` or `list[float]`, a `[key]`) is left
-    out; a missing field's name is kept."""
-    kept: list[int | str] = []
-    node = body
-    for position, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-        elif not (missing and position == len(loc) - 1):
-            continue  # not in the body: pydantic's own
-        kept.append(part)
-    return tuple(kept)
 
 
 def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> list[Any]:
+    """The YAML documents of a file; nothing (with the problem) if it is not valid YAML."""
     try:
         with path.open(encoding="utf-8") as stream:
             return [doc for doc in yaml.safe_load_all(stream) if doc is not None]
@@ -85,7 +48,7 @@ def load_catalog(directory: Path) -> Catalog:
     settings = _load_settings(directory, problems)
     metric_docs, detections = _load_metric_docs(directory, problems)
     spec_docs = _load_spec_docs(directory, problems)
-    metrics = _build_metrics(metric_docs, spec_docs, settings, problems, detections)
+    metrics = build_metrics(metric_docs, spec_docs, settings, problems, detections)
     if not metric_docs and not problems:
         problems.append(Problem(str(directory), "holds no metric files (<package>.yaml)"))
     if problems:
@@ -112,7 +75,7 @@ def _load_settings(directory: Path, problems: list[Problem]) -> SettingsDoc:
     try:
         return SettingsDoc.model_validate(docs[0] if docs else {})
     except ValidationError as error:
-        problems.extend(_problems(error, SETTINGS_FILE))
+        problems.extend(document_problems(error, SETTINGS_FILE))
         return SettingsDoc()
 
 
@@ -132,7 +95,7 @@ def _load_metric_docs(
         try:
             doc = MetricDoc.model_validate(body)
         except ValidationError as error:
-            problems.extend(_problems(error, entry.where))
+            problems.extend(document_problems(error, entry.where, body))
             continue
         found[name] = (entry.where, doc)
         if detection is not _UNSET:
@@ -201,97 +164,3 @@ def _load_spec_docs(directory: Path, problems: list[Problem]) -> list[RawDoc]:
         for raw in named
         if (merged := resolve_spec(raw, partials, by_name, problems, ())) is not None
     ]
-
-
-def _build_metrics(
-    metric_docs: Mapping[str, tuple[str, MetricDoc]],
-    spec_docs: list[RawDoc],
-    settings: SettingsDoc,
-    problems: list[Problem],
-    detections: Mapping[str, DetectionSettings] | None = None,
-) -> dict[str, Metric]:
-    detections = detections or {}
-    aliases = {
-        alias: name for name, doc in settings.dimensions.items() for alias in [name, *doc.aliases]
-    }
-    specs_by_metric: dict[str, list[Spec]] = {}
-    for raw in spec_docs:
-        spec = _build_spec(raw, metric_docs, aliases, problems)
-        if spec is not None:
-            specs_by_metric.setdefault(spec.metric, []).append(spec)
-    metrics = {}
-    for name, (key, doc) in metric_docs.items():
-        for index, dimension in enumerate(doc.dimensions):
-            if dimension not in settings.dimensions:
-                problems.append(Problem(f"{key}.dimensions[{index}]",
-                                        f"{dimension!r} is not declared in {SETTINGS_FILE}"))
-        for index, requirement in enumerate(doc.requirements):
-            if settings.requirements and requirement not in settings.requirements:
-                problems.append(Problem(f"{key}.requirements[{index}]",
-                                        f"{requirement!r} is not declared in {SETTINGS_FILE}"))
-        specs = tuple(specs_by_metric.get(name, ()))
-        better = doc.better or _better_from_specs(specs)
-        if better is None:
-            problems.append(Problem(f"{key}.better", "required (lower or higher) without specs"))
-            continue
-        metrics[name] = Metric(
-            name=name, unit=doc.unit, better=better, description=doc.description,
-            dimensions=tuple(doc.dimensions), requirements=tuple(doc.requirements),
-            tags=tuple(doc.tags), reference=dict(doc.reference), specs=specs,
-            cadence_s=parse_cadence(doc.cadence) if doc.cadence else None,
-            detection=detections.get(name, DetectionSettings()),
-        )
-    return metrics
-
-
-def _build_spec(
-    raw: RawDoc,
-    metric_docs: Mapping[str, tuple[str, MetricDoc]],
-    aliases: Mapping[str, str],
-    problems: list[Problem],
-) -> Spec | None:
-    try:
-        doc = SpecDoc.model_validate(raw.body)
-    except ValidationError as error:
-        problems.extend(_problems(error, raw.where))
-        return None
-    metric_name = doc.metric if "." in doc.metric else f"{raw.package}.{doc.metric}"
-    if metric_name not in metric_docs:
-        package, short = metric_name.rsplit(".", 1)
-        already_reported = any(p.path.startswith(f"{package}.yaml.{short}") for p in problems)
-        if not already_reported:
-            problems.append(Problem(f"{raw.where}.metric", f"{doc.metric!r} is not a known metric"))
-        return None
-    levels = [tag for tag in doc.tags if tag in LEVELS]
-    if len(levels) != 1:
-        problems.append(Problem(f"{raw.where}.tags",
-                                "must hold exactly one of minimum, design, stretch"))
-        return None
-    unit = metric_docs[metric_name][1].unit
-    try:
-        threshold_unit = unit if doc.threshold.unit is None else doc.threshold.unit
-        threshold = converter(threshold_unit, unit)(doc.threshold.value)
-    except UnitProblem as error:
-        problems.append(Problem(f"{raw.where}.threshold.unit", str(error)))
-        return None
-    query: dict[str, frozenset[str]] = {}
-    for key, wanted in doc.metadata_query.items():
-        if key not in aliases:
-            problems.append(Problem(f"{raw.where}.metadata_query.{key}",
-                                    f"not a dimension declared in {SETTINGS_FILE}"))
-            return None
-        values = wanted if isinstance(wanted, list) else [wanted]
-        query[aliases[key]] = frozenset(str(value) for value in values)
-    return Spec(
-        name=f"{metric_name}.{doc.name}", metric=metric_name, level=levels[0],
-        operator=doc.threshold.operator, threshold=threshold, query=query, tags=tuple(doc.tags),
-    )
-
-
-def _better_from_specs(specs: Iterable[Spec]) -> Literal["lower", "higher"] | None:
-    for spec in specs:
-        if spec.operator in ("<", "<="):
-            return "lower"
-        if spec.operator in (">", ">="):
-            return "higher"
-    return None

@@ -16,6 +16,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": op.lt, "<=": op.le, ">": op.gt, ">=": op.ge, "==": op.eq, "!=": op.ne,
 }
 METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+SETTINGS_FILE = "_catalog.yaml"  # a catalog folder's settings: dimensions, requirements, branch
 # The knobs of harness.detection.params.DetectionParams that a metric's catalog entry may set.
 DETECTION_KNOBS = ("threshold", "pr_threshold", "min_relative", "min_absolute", "persistence",
                    "window", "span", "scan", "min_history", "noise_window")
@@ -61,6 +62,8 @@ class DetectionSettings:
 
     def params(self) -> DetectionParams:
         """The parameters in force: the defaults with these overrides."""
+        # numpy: the CLI imports this package, and its `harness post` must not load numpy
+        # (tests/integration/test_post.py)
         from harness.detection.params import DEFAULT_PARAMS
 
         return DEFAULT_PARAMS.with_overrides(self.overrides)
@@ -102,16 +105,21 @@ class Metric:
         """The package part of the name."""
         return self.name.rsplit(".", 1)[0]
 
-    def to_json(self) -> dict[str, Any]:
-        """The metric as the API shows it."""
-        return {
+    def to_json(self, *, definition_only: bool = False) -> dict[str, Any]:
+        """The metric as the API shows it; with `definition_only`, without its source,
+        cadence and detection settings: as the registry keeps a metric registered inline
+        (read back by harness.catalog.definitions.metric_from_json)."""
+        described: dict[str, Any] = {
             "name": self.name, "unit": self.unit, "better": self.better,
             "description": self.description, "dimensions": list(self.dimensions),
             "requirements": list(self.requirements), "tags": list(self.tags),
-            "reference": dict(self.reference), "source": self.source,
-            "specs": [spec.to_json() for spec in self.specs], "cadence_s": self.cadence_s,
-            "detection": self.detection.to_json(),
+            "reference": dict(self.reference),
         }
+        specs = [spec.to_json() for spec in self.specs]
+        if definition_only:
+            return {**described, "specs": specs}
+        return {**described, "source": self.source, "specs": specs,
+                "cadence_s": self.cadence_s, "detection": self.detection.to_json()}
 
 
 @dataclass(frozen=True)

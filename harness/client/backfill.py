@@ -14,20 +14,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import requests
 from tqdm import tqdm
 
 from harness import jsonread
 from harness.client.console import InputError, say
-from harness.client.http import DeliveryError, deliver_document, json_object, states_by_digest
+from harness.client.http import (
+    DeliveryError,
+    deliver_document,
+    json_object,
+    states_by_digest,
+    wait_until_processed,
+)
 from harness.links import JOBS, SUBMISSIONS
 from harness.model import document_digest
 from harness.times import parse_utc
-
-if TYPE_CHECKING:  # requests and tqdm load when the command runs, not when the CLI is built
-    import requests
 
 DEFAULT_URL = "http://127.0.0.1:5000"
 ENDPOINTS = {"submission": SUBMISSIONS, "job": JOBS}
@@ -247,8 +250,6 @@ def report(summary: ImportSummary, total: int) -> None:
 
 def _wait(url: str, token: str, ids: dict[str, Document], timeout: float) -> int:
     """Wait until the worker has judged every posted submission; report; 4 on timeout."""
-    from harness.client.http import wait_until_processed
-
     _say(f"waiting until the harness has judged {len(ids)} submissions")
     try:
         states = wait_until_processed(url, ids, timeout=timeout, token=token)
@@ -302,8 +303,7 @@ def _field(body: dict[str, Any], *keys: str) -> Any:
 
 
 def _rejection(document: Document, response: requests.Response) -> Rejection:
-    from harness.client.http import json_object
-
+    """Why the harness rejected a document, from its error body."""
     body = json_object(response)
     error = str(body.get("error") or response.text[:200] or response.reason)
     details = body.get("details")

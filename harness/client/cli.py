@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.client import backfill, post, report
+from harness.errors import SettingsError
+from harness.settings import Settings
 from harness.times import parse_utc
+from harness.tools import replay
+
+# The handlers of the subcommands that need the server install (or numpy), as
+# "module:function": each is imported only when its subcommand runs (`_handler`), so that
+# building the parser and the light client's commands load none of it (a CI job's `harness
+# post` loads no web, worker or science stack: tests/integration/test_post.py). Without the
+# server extra, such a subcommand fails with a hint to install it.
+SERVER_COMMANDS = {
+    "catalog check": "harness.catalog.check:run",
+    "demo": "harness.tools.demo_post:run",
+    "backup": "harness.storage.backup.command:run_backup",
+    "restore": "harness.storage.backup.command:run_restore",
+}
+BACKUP_EPILOG = """\
+DIR must not exist yet (or be empty); it appears only once the backup is complete.
+Reads the HARNESS_* settings: InfluxDB (HARNESS_INFLUXDB_URL, _DATABASE and
+_BACKUP_ADDRESS, influxd's RPC bind-address), Redis (HARNESS_BROKER_URL), HARNESS_BLOB_DIR.
+"""
+RESTORE_EPILOG = """\
+Loads a backup into the servers the HARNESS_* settings name; refuses when the InfluxDB
+database or Redis already holds harness data, unless --force. Run it before starting the
+web, worker and beat processes.
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = catalog_commands.add_parser("check", help="validate a metrics folder")
     check.add_argument("directory", nargs="?", type=Path,
                        help="the folder (default: HARNESS_METRICS_DIR or metrics/)")
-    check.set_defaults(run=_catalog_check)
+    check.set_defaults(run=SERVER_COMMANDS["catalog check"])
 
     settings = commands.add_parser("settings", help="validate the HARNESS_* environment")
     settings.set_defaults(run=_settings_check)
@@ -39,9 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "the same --end re-posts the same builds")
     demo.add_argument("--no-wait", action="store_true",
                       help="do not wait until the worker has judged everything")
-    demo.set_defaults(run=_demo)
-
-    from harness.tools import replay  # the detection: numpy and the catalog, only when run
+    demo.set_defaults(run=SERVER_COMMANDS["demo"])
 
     post.add_arguments(commands.add_parser(
         "post", help="post a build's measurements from CI (native or lsst.verify JSON)"))
@@ -51,45 +75,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay", help="backtest a recorded series through the production detection"))
     report.add_arguments(commands.add_parser(
         "report", help="the verification report of a build or a release"))
-    from harness.storage.backup import command as backup
-
-    backup.add_backup_arguments(commands.add_parser(
-        "backup", help="write everything needed to rebuild the service into a folder"))
-    backup.add_restore_arguments(commands.add_parser(
-        "restore", help="load a backup folder into fresh servers"))
+    _add_backup_arguments(commands)
 
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
+        return int(_handler(args.run)(args))
     except ModuleNotFoundError as error:
         print(f"harness {args.command}: needs the server extra ({error}); "
               "install it with: pip install 'metric-harness[server]'", file=sys.stderr)
         return 2
 
 
-def _catalog_check(args: argparse.Namespace) -> int:
-    from harness.catalog import load_catalog
-    from harness.errors import CatalogError
-    from harness.settings import Settings
+def _add_backup_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]
+                          ) -> None:
+    """Declare `harness backup` and `harness restore` (run by harness.storage.backup.command)."""
+    backup = commands.add_parser(
+        "backup", help="write everything needed to rebuild the service into a folder",
+        epilog=BACKUP_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    backup.add_argument("directory", type=Path, metavar="DIR", help="the new backup folder")
+    backup.set_defaults(run=SERVER_COMMANDS["backup"])
+    restore = commands.add_parser(
+        "restore", help="load a backup folder into fresh servers",
+        epilog=RESTORE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    restore.add_argument("directory", type=Path, metavar="DIR", help="a backup folder")
+    restore.add_argument("--force", action="store_true",
+                         help="replace the database and keys the servers already hold")
+    restore.set_defaults(run=SERVER_COMMANDS["restore"])
 
-    directory = args.directory or Settings.from_env().metrics_dir
-    try:
-        catalog = load_catalog(directory)
-    except CatalogError as error:
-        for problem in error.problems:
-            print(f"{directory}/{problem.path}: {problem.message}", file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) in {directory}", file=sys.stderr)
-        return 1
-    specs = sum(len(metric.specs) for metric in catalog.metrics.values())
-    print(f"{directory}: {len(catalog.metrics)} metrics, {specs} specs, "
-          f"{len(catalog.dimensions)} dimensions, {len(catalog.requirements)} requirements: OK")
-    return 0
+
+def _handler(run: str | Callable[[argparse.Namespace], int]
+             ) -> Callable[[argparse.Namespace], int]:
+    """A subcommand's handler: a function, or a "module:function" of SERVER_COMMANDS,
+    imported now."""
+    if callable(run):
+        return run
+    module, _, name = run.partition(":")
+    handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    return handler
 
 
 def _settings_check(args: argparse.Namespace) -> int:
-    from harness.errors import SettingsError
-    from harness.settings import Settings
-
+    """Print the settings the environment gives, or what is wrong with them."""
     try:
         settings = Settings.from_env()
     except SettingsError as error:
@@ -97,43 +123,6 @@ def _settings_check(args: argparse.Namespace) -> int:
         return 2
     print(settings)
     return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from harness.client.http import post_submissions, wait_until_processed
-    from harness.tools.demo import demo_events, generate_history
-
-    if not args.token:
-        print("harness demo: an ingest token is needed (--token or HARNESS_TOKEN)",
-              file=sys.stderr)
-        return 2
-    history = generate_history(nights=args.nights, seed=args.seed, end=args.end)
-    events = demo_events(nights=args.nights, end=args.end)
-    print(f"posting {len(history)} submissions to {args.url}", file=sys.stderr)
-    summary = post_submissions(history, args.url, args.token)
-    if summary.rejected:
-        for error in summary.errors:
-            print(f"rejected: {error}", file=sys.stderr)
-        return 1
-    if not args.no_wait:
-        wait_until_processed(args.url, summary.submission_ids, timeout=900)
-        _run_scans(args.url, args.token)
-    print(f"demo history loaded: {summary.accepted} submissions; "
-          f"regression injected at build {events.regression_build_id}, "
-          f"night {events.missing_night} missing", file=sys.stderr)
-    return 0
-
-
-def _run_scans(url: str, token: str) -> None:
-    """Ask the harness to run its scheduled checks now (missing data, change points)."""
-    import requests
-
-    for scan in ("missing", "change-points"):
-        response = requests.post(f"{url}/api/v1/scans/{scan}", timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"})
-        if response.status_code != 202:
-            print(f"harness demo: scan {scan}: {response.status_code} {response.text}",
-                  file=sys.stderr)
 
 
 if __name__ == "__main__":

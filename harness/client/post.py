@@ -14,16 +14,21 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
+
+import requests
 
 from harness.client import ci_env
 from harness.client.console import InputError, say
 from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
+from harness.client.http import (
+    DeliveryError,
+    deliver_document,
+    fetch_status,
+    wait_until_processed,
+)
 from harness.links import JOBS, SUBMISSIONS
-
-if TYPE_CHECKING:
-    import requests
 
 OK, GATE_FAILED, USAGE, REJECTED, UNREACHABLE, NOT_PROCESSED = range(6)
 DEFAULT_URL = "http://127.0.0.1:5000"
@@ -94,8 +99,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Post and optionally wait and gate; returns the exit code."""
-    import requests
-
     env = os.environ
     url = args.url or env.get("HARNESS_URL") or env.get("HARNESS_PUBLIC_URL") or DEFAULT_URL
     token = args.token or env.get("HARNESS_TOKEN")
@@ -228,8 +231,6 @@ def _require(source: str, build: Mapping[str, Any], env: Mapping[str, str],
 def _post_all(documents: Sequence[Document], url: str, token: str, args: argparse.Namespace,
               session: requests.Session) -> tuple[int, list[str]]:
     """Post every document; (exit code so far, the submission ids the harness took)."""
-    from harness.client.http import DeliveryError, deliver_document
-
     code = OK
     ids: list[str] = []
     for document in documents:
@@ -264,10 +265,6 @@ def _post_all(documents: Sequence[Document], url: str, token: str, args: argpars
 def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Namespace,
                    session: requests.Session) -> int:
     """Wait until every submission is processed, print the summary, apply the gate."""
-    import requests
-
-    from harness.client.http import fetch_status, wait_until_processed
-
     try:
         wait_until_processed(url, ids, timeout=args.timeout, token=token, session=session,
                              interval=POLL_INTERVAL_S)

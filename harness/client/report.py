@@ -9,7 +9,10 @@ import os
 import sys
 from typing import Any
 
+import requests
+
 from harness.client.console import say
+from harness.client.http import json_object
 from harness.client.post import DEFAULT_URL, GATE_FAILED, OK, UNREACHABLE, USAGE
 from harness.links import REPORT, api_report_url
 
@@ -45,10 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report; returns the exit code."""
-    import requests
-
-    from harness.client.http import json_object
-
     if bool(args.ci) != bool(args.id):
         return _say("give both CI and ID of a build, or --branch / --build", USAGE)
     if args.ci and (args.branch or args.build or args.until):

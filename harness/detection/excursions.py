@@ -23,14 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from harness.detection.params import (
-    DEFAULT_PARAMS,
-    Better,
-    Decision,
-    DetectionParams,
-    Excursion,
-    Values,
-)
+from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams, Values
 from harness.detection.robust import (
     TINY,
     clipped,
@@ -40,6 +33,7 @@ from harness.detection.robust import (
     row_noise,
     shape_widening,
 )
+from harness.model import Decision, Excursion
 
 _MEDIAN_SPREAD = 1.2533  # standard error of a median / that of a mean (Gaussian, √(π/2))
 _CENTRE_VARIANCE = 1.1  # variance of the baseline's centre × n / σ² (with margin)
@@ -358,5 +352,6 @@ def _insufficient(recent: np.ndarray, value: float, params: DetectionParams) -> 
     return Excursion(
         baseline=baseline, noise=noise, change=change,
         relative_change=change / abs(baseline) if baseline else None, score=0.0,
-        decision="insufficient", started=0, needed=params.min_history - recent.size,
+        decision="insufficient", started=0, threshold=params.threshold,
+        needed=params.min_history - recent.size,
     )

@@ -1,17 +1,15 @@
-"""What the excursion test is given and what it answers: its parameters (catalog
-`detection:` settings map onto them) and the Excursion of one build."""
+"""What the excursion test is given: its parameters (catalog `detection:` settings map onto
+them). What it answers, the Excursion of one build, is plain data of a Result (harness.model)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
 Better = Literal["lower", "higher"]
-Decision = Literal["ok", "regression", "improvement", "insufficient"]
-Test = Literal["history", "base"]
 Direction = Literal["regression", "improvement"]
 Values = Sequence[float] | np.ndarray
 
@@ -56,24 +54,3 @@ class DetectionParams:
 
 
 DEFAULT_PARAMS = DetectionParams()
-DEFAULT_THRESHOLD = DEFAULT_PARAMS.threshold
-
-
-@dataclass(frozen=True)
-class Excursion:
-    """How one value compares with its series' recent past."""
-
-    baseline: float  # robust centre of the recent history
-    noise: float  # robust σ of the series (from first differences), floored
-    change: float  # value − baseline
-    relative_change: float | None  # change / |baseline|; None when the baseline is 0
-    score: float  # z of the recent level: > 0 towards a regression, < 0 an improvement
-    decision: Decision
-    started: int  # builds back where the current excursion began (0 = this build)
-    threshold: float = DEFAULT_THRESHOLD  # the |score| that decides
-    test: Test = "history"  # against the series' own past, or (a PR) its base branch
-    needed: int = 0  # builds the test still needs, when insufficient
-
-    def to_json(self) -> dict[str, Any]:
-        """The excursion as JSON-able data."""
-        return asdict(self)

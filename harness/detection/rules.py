@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from harness.alerting.alerts import Alert, alert_id
 from harness.catalog import Metric, Spec
+from harness.model import Excursion
 
 SPEC_MEMORY = 20  # builds: a series that already sat this low recently does not alert again
 VERDICT_RANK = {"stretch": 0, "design": 1, "none": 1, "minimum": 2, "fail": 3}
@@ -80,7 +81,7 @@ def open_spec_ranks(alerts: Sequence[Alert]) -> dict[str, int]:
 
 def excursion_alert(
     kind: str, metric: Metric, dimensions: Mapping[str, str], branch: str, value: float,
-    excursion: Mapping[str, Any], noticed: BuildRef, onset: BuildRef,
+    excursion: Excursion, noticed: BuildRef, onset: BuildRef,
 ) -> Alert:
     """The alert of an excursion: one per series, kind and build where it began."""
     return Alert(
@@ -91,46 +92,45 @@ def excursion_alert(
                                 noticed.id, branch),
         metric=metric.name, dimensions=dict(dimensions), branch=branch, build_ci=noticed.ci,
         build_id=noticed.id, time=noticed.time, unit=metric.unit, value=value,
-        baseline=excursion.get("baseline"), change=excursion.get("change"),
-        relative_change=excursion.get("relative_change"), build_url=noticed.url,
+        baseline=excursion.baseline, change=excursion.change,
+        relative_change=excursion.relative_change, build_url=noticed.url,
         commit=noticed.commit, started_build=onset.id, started_time=onset.time,
     )
 
 
 def spec_alert(
     metric: Metric, dimensions: Mapping[str, str], branch: str, value: float, verdict: str,
-    spec: Spec | None, noticed: BuildRef, excursion: Mapping[str, Any] | None = None,
+    spec: Spec | None, noticed: BuildRef, excursion: Excursion | None = None,
 ) -> Alert:
     """The alert of a build that meets only the minimum spec, or fails it."""
-    excursion = excursion or {}
     return Alert(
         id=alert_id(metric.name, dimensions, branch, noticed.key, "spec"), kind="spec",
         severity="critical" if verdict == "fail" else "warning",
         reason=spec_reason(metric.name, metric.unit, value, verdict, spec),
         metric=metric.name, dimensions=dict(dimensions), branch=branch, build_ci=noticed.ci,
         build_id=noticed.id, time=noticed.time, unit=metric.unit, value=value,
-        baseline=excursion.get("baseline"), change=excursion.get("change"),
-        relative_change=excursion.get("relative_change"),
+        baseline=excursion.baseline if excursion else None,
+        change=excursion.change if excursion else None,
+        relative_change=excursion.relative_change if excursion else None,
         spec=spec.name if spec else None, threshold=spec.threshold if spec else None,
         build_url=noticed.url, commit=noticed.commit,
     )
 
 
-def excursion_reason(name: str, unit: str, value: float, excursion: Mapping[str, Any],
+def excursion_reason(name: str, unit: str, value: float, excursion: Excursion,
                      onset: str, noticed: str, branch: str) -> str:
     """A sentence: what moved, by how much, against which baseline, since when, how sure."""
     suffix = f" {unit}" if unit else ""
-    change = float(excursion.get("change") or 0.0)
-    relative = excursion.get("relative_change")
+    change = float(excursion.change)
+    relative = excursion.relative_change
     share = f" ({relative:+.1%})" if isinstance(relative, float) else ""
     moved = "rose" if change >= 0 else "fell"
-    worse = "worse" if excursion.get("decision") == "regression" else "better"
-    baseline = float(excursion.get("baseline") or 0.0)
+    worse = "worse" if excursion.decision == "regression" else "better"
     since = f"build {onset}" + ("" if onset == noticed else f", confirmed at build {noticed}")
     return (f"{name} {moved} by {abs(change):.4g}{suffix}{share} to {value:.4g}{suffix}, "
-            f"{worse} than its baseline {baseline:.4g}{suffix} on {branch} (noise σ "
-            f"{float(excursion.get('noise') or 0.0):.3g}{suffix}); the shift began at {since} "
-            f"(z = {abs(float(excursion.get('score') or 0.0)):.1f})")
+            f"{worse} than its baseline {float(excursion.baseline):.4g}{suffix} on {branch} "
+            f"(noise σ {float(excursion.noise):.3g}{suffix}); the shift began at {since} "
+            f"(z = {abs(float(excursion.score)):.1f})")
 
 
 def spec_reason(name: str, unit: str, value: float, verdict: str, spec: Spec | None) -> str:

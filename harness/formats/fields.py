@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, Strict, ValidationError
 
-from harness.catalog.loader import in_body
+from harness.catalog.documents import in_body
 from harness.errors import InvalidInput, MalformedRequest, Problem
 from harness.times import storable
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -12,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from harness.catalog import METRIC_NAME, Catalog, Metric
-from harness.catalog.definitions import spec_from_json
+from harness.catalog.definitions import same_definition
 from harness.errors import InvalidInput, MetricConflict, Problem
 from harness.formats.common import in_metric_unit, known_metric, series_dimensions
 from harness.formats.fields import (
@@ -247,32 +246,5 @@ def _inline_metrics(definitions: list[MetricIn], catalog: Catalog) -> tuple[Metr
     return tuple(new)
 
 
-def same_definition(first: Metric, second: Metric) -> bool:
-    """Whether two inline definitions agree on what matters for the series."""
-    return (first.unit, first.better, first.dimensions) == (
-        second.unit, second.better, second.dimensions)
-
-
 def _undeclared(key: str, catalog: Catalog) -> str:
     return f"{key!r} is not a declared dimension (declared: {', '.join(catalog.dimensions)})"
-
-
-def metric_to_json(metric: Metric) -> dict[str, Any]:
-    """A registered metric as kept by the registry."""
-    return {"name": metric.name, "unit": metric.unit, "better": metric.better,
-            "description": metric.description, "dimensions": list(metric.dimensions),
-            "requirements": list(metric.requirements), "tags": list(metric.tags),
-            "reference": dict(metric.reference),
-            "specs": [spec.to_json() for spec in metric.specs]}
-
-
-def metric_from_json(data: Mapping[str, Any]) -> Metric:
-    """The inverse of metric_to_json."""
-    return Metric(name=data["name"], unit=data["unit"], better=data["better"],
-                  description=data.get("description", ""),
-                  dimensions=tuple(data.get("dimensions", ())),
-                  requirements=tuple(data.get("requirements", ())),
-                  tags=tuple(data.get("tags", ())), reference=dict(data.get("reference", {})),
-                  specs=tuple(spec_from_json(spec, data["name"])
-                              for spec in data.get("specs", ())),
-                  source="inline")

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.catalog import Catalog
 from harness.errors import NotFound
-from harness.model import build_json
+from harness.model import BuildRecord
 from harness.report.model import BuildRef, Observation, Report, build_report
 from harness.storage.influx import RESULTS, InfluxStore, dimensions_of
 from harness.storage.retention import Retention
@@ -34,10 +34,10 @@ def build_report_of(store: InfluxStore, catalog: Catalog, ci: str, build_id: str
                     retention: Retention | None = None) -> Report:
     """The report of one build; NotFound when the store has no such build; with a
     retention, a build whose points expired says so (`expired`)."""
-    record = _records(store, [(ci, build_id)])[0]
+    record = store.build_record(ci, build_id)
     if record is None:
         raise NotFound(f"no build {ci}/{build_id}")
-    part = Part(ci, build_id, record["branch"], record["time"])
+    part = Part(ci, build_id, record.build.branch, record.time)
     return _report(store, catalog, [part], f"Verification report of build {ci}/{build_id}",
                    {"kind": "build", "ci": ci, "id": build_id}, {(ci, build_id): record},
                    retention)
@@ -68,12 +68,12 @@ def builds_report(
     name: str | None = None, retention: Retention | None = None,
 ) -> Report:
     """The report over a named set of builds; NotFound names every unknown build."""
-    records = _records(store, refs)
+    records = store.build_records(refs)
     missing = [f"{ci}/{build_id}" for (ci, build_id), rec in zip(refs, records, strict=True)
                if rec is None]
     if missing:
         raise NotFound(f"no build {', '.join(missing)}")
-    parts = [Part(ci, build_id, rec["branch"], rec["time"])
+    parts = [Part(ci, build_id, rec.build.branch, rec.time)
              for (ci, build_id), rec in zip(refs, records, strict=True) if rec is not None]
     label = name or ", ".join(f"{ci}/{build_id}" for ci, build_id in refs)
     scope = {"kind": "release", "name": label,
@@ -86,28 +86,30 @@ def builds_report(
 def _report(
     store: InfluxStore, catalog: Catalog, parts: Sequence[Part], title: str,
     scope: Mapping[str, Any],
-    known: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    known: Mapping[tuple[str, str], BuildRecord] | None = None,
     retention: Retention | None = None,
 ) -> Report:
     observations = _observations(store, parts)
     covered = _datasets(parts, observations)
-    records: dict[tuple[str, str], Mapping[str, Any] | None] = dict(known or {})
+    records: dict[tuple[str, str], BuildRecord | None] = dict(known or {})
     missing = [ref for ref in dict.fromkeys((p.ci, p.build_id) for p in parts)
                if ref not in records]
-    records.update(zip(missing, _records(store, missing), strict=True))
+    records.update(zip(missing, store.build_records(missing), strict=True))
     previous_parts = _previous_parts(store, covered)
     # a branch's first build (a pull request's) is compared with its base branch before it
     found = {(p.branch, p.dataset) for p in previous_parts}
     on_base: dict[tuple[str, str], Part] = {}
     for (branch, dataset), part in covered.items():
-        base = (records.get((part.ci, part.build_id)) or {}).get("pr_base")
+        record = records.get((part.ci, part.build_id))
+        pull_request = record.build.pull_request if record else None
+        base = pull_request.base if pull_request else None
         if (branch, dataset) not in found and base and base != branch:
             on_base[(str(base), dataset)] = part
     previous_parts += _previous_parts(store, on_base) if on_base else []
     previous = _observations(store, previous_parts)
     more = [ref for ref in dict.fromkeys((p.ci, p.build_id) for p in previous_parts)
             if ref not in records]
-    records.update(zip(more, _records(store, more), strict=True))
+    records.update(zip(more, store.build_records(more), strict=True))
     return build_report(
         catalog, observations, title=title, scope=scope,
         builds=_with_expiry(_builds_json(parts, covered, records), records, retention,
@@ -176,27 +178,9 @@ def _previous_parts(store: InfluxStore, covered: Mapping[tuple[str, str], Part])
             for item in series for row in item.rows]
 
 
-def _records(
-    store: InfluxStore, refs: Sequence[tuple[str, str]]
-) -> list[Mapping[str, Any] | None]:
-    """The stored build record of each (ci, id), None where there is none; one request."""
-    if not refs:
-        return []
-    statements, params = [], {}
-    for index, (ci, build_id) in enumerate(refs):
-        params.update({f"ci{index}": ci, f"id{index}": build_id})
-        statements.append(
-            f"SELECT * FROM builds WHERE ci = $ci{index} AND build_id = $id{index} GROUP BY *")
-    records: list[Mapping[str, Any] | None] = []
-    for series in store.query_each(statements, params):
-        rows = [{**row, **item.tags} for item in series for row in item.rows]
-        records.append(max(rows, key=lambda row: row["time"]) if rows else None)
-    return records
-
-
 def _builds_json(
     parts: Sequence[Part], covered: Mapping[tuple[str, str], Part],
-    records: Mapping[tuple[str, str], Mapping[str, Any] | None],
+    records: Mapping[tuple[str, str], BuildRecord | None],
 ) -> list[dict[str, Any]]:
     """Each build once, with the datasets the report takes from it."""
     datasets: dict[tuple[str, str], set[str]] = {(p.ci, p.build_id): set() for p in parts}
@@ -207,12 +191,12 @@ def _builds_json(
     for ref, names in datasets.items():
         record = records.get(ref)
         if record is not None:
-            builds.append({**build_json(record), "datasets": sorted(names)})
+            builds.append({**record.to_json(), "datasets": sorted(names)})
     return sorted(builds, key=lambda build: (build["time"], build["ci"], build["id"]))
 
 
 def _with_expiry(
-    builds: list[dict[str, Any]], records: Mapping[tuple[str, str], Mapping[str, Any] | None],
+    builds: list[dict[str, Any]], records: Mapping[tuple[str, str], BuildRecord | None],
     retention: Retention | None, measured: set[tuple[str, str]],
 ) -> list[dict[str, Any]]:
     """The builds, each whose points the retention deleted with `expired` saying so."""

@@ -13,15 +13,23 @@ from influxdb_client.client.write.point import Point
 
 from harness.alerting.alerts import series_key
 from harness.errors import StoreError, StoreUnavailable
-from harness.model import Build, Result, Submission
-from harness.times import rfc3339, time_literal
+from harness.model import (
+    Build,
+    BuildRecord,
+    Excursion,
+    Package,
+    PullRequest,
+    Result,
+    StoredResult,
+    Submission,
+)
+from harness.points import Row
+from harness.times import from_nanoseconds, rfc3339, time_literal
 
 RESULTS = "results"
 BUILDS = "builds"
 SHARD_DURATION = "52w"
 
-
-Row = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -163,9 +171,8 @@ class InfluxStore:
         dimensions: Mapping[str, str],
         branch: str | None = None,
         since: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Series]:
-        """The points of every series of a metric that match the given tags."""
+    ) -> list[list[StoredResult]]:
+        """The points of every series of a metric that match the given tags, oldest first."""
         conditions = ["metric = $metric"]
         params: dict[str, Any] = {"metric": metric}
         if branch is not None:
@@ -177,10 +184,9 @@ class InfluxStore:
         if since is not None:
             conditions.append("time >= $since")
             params["since"] = time_literal(since)
-        statement = f"SELECT * FROM {RESULTS} WHERE {' AND '.join(conditions)} GROUP BY *"
-        if limit is not None:
-            statement += f" ORDER BY time DESC LIMIT {int(limit)}"
-        return self.query(statement, params)
+        found = self.query(
+            f"SELECT * FROM {RESULTS} WHERE {' AND '.join(conditions)} GROUP BY *", params)
+        return [[stored_result(item.tags, row) for row in item.rows] for item in found]
 
     def series_history(
         self, series: Mapping[str, tuple[str, Mapping[str, str]]], branch: str,
@@ -216,40 +222,92 @@ class InfluxStore:
                     found[key] = list(reversed(item.rows))
         return keyed[0], (keyed[1] if newest else {})
 
-    def build_record(self, ci: str, build_id: str) -> Mapping[str, Any] | None:
+    def build_record(self, ci: str, build_id: str) -> BuildRecord | None:
         """The stored record of one build, or None."""
-        found = self.query(
-            f"SELECT * FROM {BUILDS} WHERE ci = $ci AND build_id = $id GROUP BY *",
-            {"ci": ci, "id": build_id},
-        )
-        for series in found:
-            for row in series.rows:
-                return {**row, **series.tags}
-        return None
+        return self.build_records([(ci, build_id)])[0]
 
-    def build_results(self, record: Mapping[str, Any]) -> list[Series]:
-        """Every result point of a stored build (found by its time and branch)."""
-        return self.query(
+    def build_records(self, refs: Sequence[tuple[str, str]]) -> list[BuildRecord | None]:
+        """The stored record of each (ci, id), None where there is none; one request."""
+        return self.builds_and_previous(refs, ())[0]
+
+    def previous_build(self, record: BuildRecord) -> BuildRecord | None:
+        """The build before this one on the same branch, or None."""
+        return self.builds_and_previous((), [(record.build.branch, record.time)])[1][0]
+
+    def builds_and_previous(
+        self, refs: Sequence[tuple[str, str]], before: Sequence[tuple[str, int]],
+    ) -> tuple[list[BuildRecord | None], list[BuildRecord | None]]:
+        """In one request: the stored record of each (ci, id), and of the last build before
+        each (branch, time in ns); None where there is none."""
+        if not refs and not before:
+            return [], []
+        statements, params = [], {}
+        for index, (ci, build_id) in enumerate(refs):
+            params.update({f"ci{index}": ci, f"id{index}": build_id})
+            statements.append(f"SELECT * FROM {BUILDS} WHERE ci = $ci{index} "
+                              f"AND build_id = $id{index} GROUP BY *")
+        for index, (branch, time) in enumerate(before):
+            params.update({f"b{index}": branch, f"t{index}": rfc3339(time)})
+            statements.append(f"SELECT * FROM {BUILDS} WHERE branch = $b{index} "
+                              f"AND time < $t{index} GROUP BY * ORDER BY time DESC LIMIT 1")
+        found = [_newest(answer) for answer in self.query_each(statements, params)]
+        return found[:len(refs)], found[len(refs):]
+
+    def build_results(self, record: BuildRecord) -> list[StoredResult]:
+        """Every result point of a stored build (found by its time and branch), ordered by
+        metric and dimensions."""
+        found = self.query(
             f"SELECT * FROM {RESULTS} WHERE branch = $branch AND time = $time "
             "AND build_id = $id GROUP BY *",
-            {"branch": record["branch"], "time": rfc3339(record["time"]),
-             "id": record["build_id"]},
+            {"branch": record.build.branch, "time": rfc3339(record.time), "id": record.build.id},
         )
-
-    def previous_build(self, record: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        """The build before this one on the same branch, or None."""
-        found = self.query(
-            f"SELECT * FROM {BUILDS} WHERE branch = $branch AND time < $time "
-            "GROUP BY * ORDER BY time DESC LIMIT 1",
-            {"branch": record["branch"], "time": rfc3339(record["time"])},
-        )
-        rows = [{**row, **series.tags} for series in found for row in series.rows]
-        return max(rows, key=lambda row: row["time"]) if rows else None
+        results = [stored_result(series.tags, row) for series in found for row in series.rows]
+        return sorted(results, key=lambda r: (r.metric, sorted(r.dimensions.items())))
 
     def count(self, measurement: str = RESULTS) -> int:
         """How many points a measurement holds (0 if none), counted by a field all have."""
         found = self.query(f"SELECT count(submission) FROM {identifier(measurement)}")
         return sum(int(row["count"]) for series in found for row in series.rows)
+
+
+def stored_result(tags: Mapping[str, str], row: Row) -> StoredResult:
+    """A point of the `results` measurement (its series' tags, its columns) as data."""
+    return StoredResult(
+        metric=tags["metric"], dimensions=dimensions_of(tags), value=row.get("value"),
+        unit=row.get("unit") or "", verdict=row.get("verdict") or "none",
+        spec=row.get("spec") or None,
+        blobs=tuple(blob for blob in (row.get("blobs") or "").split(",") if blob),
+        baseline=row.get("baseline"), score=row.get("score"), decision=row.get("decision"),
+        change=row.get("change"), time=int(row["time"]), ci=row.get("ci") or "",
+        build_id=row.get("build_id") or "", build_url=row.get("build_url"),
+        commit=row.get("commit"), submission=row.get("submission"),
+        sample_count=row.get("sample_count"), sample_spread=row.get("sample_spread"),
+        pull_request=_pull_request(row))
+
+
+def build_record(row: Row) -> BuildRecord:
+    """A point of the `builds` measurement (its tags merged in) as data."""
+    pull_request = _pull_request(row)
+    packages = tuple(Package(name=p["name"], commit=p.get("commit"), url=p.get("url"),
+                             version=p.get("version"))
+                     for p in json.loads(row.get("packages") or "[]"))
+    build = Build(ci=row["ci"], id=row["build_id"], branch=row["branch"],
+                  time=from_nanoseconds(row["time"]), url=row.get("build_url"),
+                  commit=row.get("commit"), pull_request=pull_request, packages=packages)
+    return BuildRecord(build, int(row["time"]), row.get("submission"))
+
+
+def _pull_request(row: Row) -> PullRequest | None:
+    """The pull request a stored point names, if any."""
+    number = row.get("pr_number")
+    return None if number is None else PullRequest(int(number), row.get("pr_url"),
+                                                   row.get("pr_base"))
+
+
+def _newest(answer: Sequence[Series]) -> BuildRecord | None:
+    """The newest build record among a query's series (tags merged into rows), or None."""
+    rows = [{**row, **series.tags} for series in answer for row in series.rows]
+    return build_record(max(rows, key=lambda row: row["time"])) if rows else None
 
 
 def build_point(submission: Submission, time: int) -> Point:
@@ -259,7 +317,7 @@ def build_point(submission: Submission, time: int) -> Point:
         Point(BUILDS).tag("ci", build.ci).tag("branch", build.branch)
         .field("build_id", build.id).field("submission", submission.id)
         .field("received", submission.received.isoformat())
-        .field("packages", json.dumps([package.__dict__ for package in build.packages]))
+        .field("packages", json.dumps(build.packages_json()))
         .field("measurements", len(submission.measurements))
         .time(time)
     )
@@ -270,9 +328,7 @@ def result_point(submission: Submission, result: Result, time: int) -> Point:
     """The point of one judged measurement: dimensions and branch are its only tags."""
     measurement = result.measurement
     build = submission.build
-    point = Point(RESULTS).tag("metric", measurement.metric).tag("branch", build.branch)
-    for key, value in sorted(measurement.dimensions.items()):
-        point = point.tag(key, value)
+    point = _series_point(measurement.metric, measurement.dimensions, build.branch)
     if measurement.value is not None:
         point = point.field("value", float(measurement.value))
     if measurement.blobs:
@@ -280,18 +336,35 @@ def result_point(submission: Submission, result: Result, time: int) -> Point:
     if measurement.samples:
         point = point.field("sample_count", measurement.count)
         point = point.field("sample_spread", float(measurement.spread))
-    excursion = result.excursion or {}
-    for key in ("baseline", "change", "score"):
-        if isinstance(excursion.get(key), int | float):
-            point = point.field(key, float(excursion[key]))
-    if excursion.get("decision"):
-        point = point.field("decision", str(excursion["decision"]))
     point = (
-        point.field("unit", measurement.unit).field("verdict", result.verdict)
+        _with_excursion(point, result.excursion)
+        .field("unit", measurement.unit).field("verdict", result.verdict)
         .field("spec", result.spec or "").field("ci", build.ci).field("build_id", build.id)
         .field("submission", submission.id).time(time)
     )
     return _with_build_fields(point, build)
+
+
+def rejudged_point(metric: str, dimensions: Mapping[str, str], branch: str, time: int,
+                   excursion: Excursion) -> Point:
+    """A stored result's new judgement, written over the one it had (its fields only)."""
+    return _with_excursion(_series_point(metric, dimensions, branch), excursion).time(time)
+
+
+def _series_point(metric: str, dimensions: Mapping[str, str], branch: str) -> Point:
+    """A result point with its series' tags."""
+    point = Point(RESULTS).tag("metric", metric).tag("branch", branch)
+    for key, value in sorted(dimensions.items()):
+        point = point.tag(key, value)
+    return point
+
+
+def _with_excursion(point: Point, excursion: Excursion | None) -> Point:
+    if excursion is None:
+        return point
+    return (point.field("baseline", float(excursion.baseline))
+            .field("change", float(excursion.change)).field("score", float(excursion.score))
+            .field("decision", excursion.decision))
 
 
 def _with_build_fields(point: Point, build: Build) -> Point:

@@ -14,8 +14,8 @@ import redis
 
 from harness.alerting.alerts import Alert
 from harness.catalog import Metric
+from harness.catalog.definitions import metric_from_json, same_definition
 from harness.errors import MetricConflict
-from harness.formats.native import metric_from_json, metric_to_json, same_definition
 from harness.model import Result, Submission
 from harness.storage.redis_errors import redis_errors
 from harness.times import parse_utc
@@ -172,7 +172,7 @@ class Registry:
         """Register new inline metrics; a concurrent different definition raises 409."""
         for index, metric in enumerate(metrics):
             added = self._call("hsetnx", f"{PREFIX}metrics", metric.name,
-                               json.dumps(metric_to_json(metric)))
+                               json.dumps(metric.to_json(definition_only=True)))
             if not added:
                 text = self._call("hget", f"{PREFIX}metrics", metric.name)
                 if not same_definition(metric_from_json(json.loads(text)), metric):

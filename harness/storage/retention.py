@@ -18,7 +18,7 @@ import redis
 from influxdb_client.client.write.point import Point
 
 from harness.errors import BrokerUnavailable
-from harness.model import utcnow
+from harness.model import BuildRecord, utcnow
 from harness.storage.influx import BUILDS, RESULTS, InfluxStore
 from harness.storage.tails import SeriesTails
 from harness.times import nanoseconds, rfc3339, time_literal
@@ -42,21 +42,22 @@ class Retention:
         """The time before which such points have expired."""
         return now - timedelta(days=self.days)
 
-    def applies_to(self, record: Mapping[str, Any]) -> bool:
+    def applies_to(self, record: BuildRecord) -> bool:
         """Whether a stored build's points expire: another branch's, or a pull request's."""
-        return record["branch"] != self.default_branch or record.get("pr_number") is not None
+        build = record.build
+        return build.branch != self.default_branch or build.pull_request is not None
 
-    def has_expired(self, record: Mapping[str, Any], now: datetime | None = None) -> bool:
+    def has_expired(self, record: BuildRecord, now: datetime | None = None) -> bool:
         """Whether a stored build (its record) is older than its points are kept."""
         moment = nanoseconds(self.cutoff(now or utcnow()))
-        return self.applies_to(record) and int(record["time"]) < moment
+        return self.applies_to(record) and record.time < moment
 
     def notice(self) -> str:
         """What a page says of a build whose points expired."""
         days = f"{self.days} day" + ("" if self.days == 1 else "s")
         return f"this build's points expired after {days} (branch retention)"
 
-    def expired_json(self, record: Mapping[str, Any], has_results: bool
+    def expired_json(self, record: BuildRecord, has_results: bool
                      ) -> dict[str, Any] | None:
         """The `expired` member of a build's API answer: None unless its points are gone."""
         if has_results or not self.has_expired(record):

@@ -14,12 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import requests
+
+from harness.catalog import DetectionSettings, Metric, Spec, parse_detection
 from harness.errors import HarnessError
 from harness.links import METRICS
+from harness.settings import Settings
 from harness.times import parse_utc
 
-if TYPE_CHECKING:  # numpy and the catalog load when the command runs
-    from harness.catalog import Metric, Spec
+# The detection (numpy) loads when the command runs: the CLI imports this module to declare
+# `harness replay`, and its other commands must not load numpy (tests/integration/test_post.py).
+if TYPE_CHECKING:
     from harness.detection.params import Better, DetectionParams
 
 DEFAULT_BRANCH = "main"
@@ -52,7 +57,6 @@ def replay_series(
     alert, from the worker's own rules (judge_series, series_findings); builds of other
     branches are pull requests: compared with the default branch, never alerted. When
     `summary` is given, it is filled with the number of builds judged."""
-    from harness.catalog import Metric
     from harness.detection.excursions import judge_series
     from harness.detection.params import DEFAULT_PARAMS
     from harness.detection.rules import BuildRef, excursion_alert, series_findings, spec_alert
@@ -87,7 +91,7 @@ def replay_series(
             continue
         onset = main[finding.onset]
         alert = excursion_alert(finding.kind, definition, {}, default_branch, point.value,
-                                excursion.to_json(), noticed,
+                                excursion, noticed,
                                 BuildRef("replay", onset.build_id, onset.time))
         yield {"build_id": point.build_id, "kind": finding.kind, "reason": alert.reason,
                **fields, "started_build": onset.build_id}
@@ -237,8 +241,6 @@ def _metric_from_catalog(name: str) -> tuple[Metric, str]:
     except ImportError as error:  # the light client has no YAML / pydantic
         raise ReplayInputError(f"--metric: reading the catalog folder needs the server "
                                f"install ({error}); or give --url of a harness") from None
-    from harness.settings import Settings
-
     catalog = load_catalog(Settings.from_env().metrics_dir)
     metric = catalog.get(name)
     if metric is None:
@@ -249,10 +251,6 @@ def _metric_from_catalog(name: str) -> tuple[Metric, str]:
 def _metric_from_api(url: str, name: str) -> tuple[Metric, str]:
     """A metric as a harness's API shows it (better, unit, specs, detection settings), and
     the catalog's default branch."""
-    import requests
-
-    from harness.catalog import DetectionSettings, Metric, Spec
-
     base = url.rstrip("/") + METRICS
     try:
         answer = requests.get(f"{base}/{quote(name, safe='')}", timeout=30)
@@ -291,8 +289,6 @@ def _setting(text: str) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Replay the file, print the alerts as JSON lines, then one summary line; returns the
     exit code."""
-    from harness.catalog import DetectionSettings, parse_detection
-
     try:
         points = load_points(args.file)
     except ReplayInputError as error:

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 # The processes the others need: started first and stopped last.
 BACKING_SERVICES = frozenset({"redis", "influxdb"})
 # A process that exits sooner has failed to start: it waits 1 s, 2 s, 3 s … before the next
@@ -136,8 +138,6 @@ def supervisord_config(processes: Sequence[Process], environment: Mapping[str, s
 
 def read_env_file(path: Path) -> dict[str, str]:
     """The variables a .env file sets (python-dotenv's reading: quotes, comments, ${VAR})."""
-    from dotenv import dotenv_values
-
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -52,7 +51,7 @@ def test_valid_submission_is_judged_and_stored(client: Any, system: InfluxStore)
     assert not points["pipe_tasks.runtime"]["filter"]  # runtime declares only dataset
     build = system.build_record("github-actions", "9187")
     assert build is not None
-    assert json.loads(build["packages"])[0]["commit"] == "77ab0e2"
+    assert build.build.packages[0].commit == "77ab0e2"
 
 
 def test_series_endpoint_reads_back_points(client: Any, system: InfluxStore) -> None:
@@ -122,7 +121,7 @@ def test_reposting_a_build_overwrites_instead_of_duplicating(
     assert system.count() == 3
     assert system.count("builds") == 1
     [series] = system.series("validate_drp.PA1", {"filter": "r"}, "main")
-    assert [row["value"] for row in series.rows] == [5.5]
+    assert [point.value for point in series] == [5.5]
 
 
 def test_a_build_without_time_keeps_its_first_seen_time(client: Any, system: InfluxStore) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from harness.detection.changepoints import ChangePoint, change_points
 from harness.detection.excursions import compare_to_base, judge_point, judge_series
-from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams, Excursion
+from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams
+from harness.model import Excursion
 
 
 def noise(n: int, seed: int = 4, level: float = 100.0, sigma: float = 1.0) -> list[float]:

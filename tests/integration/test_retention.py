@@ -75,10 +75,11 @@ def stored_builds(store: InfluxStore) -> set[str]:
 
 
 def pr_on_main_record(store: InfluxStore) -> dict[str, Any]:
-    """The build record of the pull-request build stored on the default branch."""
-    record = store.build_record("github-actions", "pr-on-main-old")
-    assert record is not None
-    return dict(record)
+    """The stored row of the pull-request build stored on the default branch."""
+    found = store.query("SELECT * FROM builds WHERE build_id = 'pr-on-main-old'")
+    rows = [row for series in found for row in series.rows]
+    assert len(rows) == 1
+    return dict(rows[0])
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +209,7 @@ def test_alert_page_says_when_its_build_expired(history: InfluxStore, tails: Ser
                                                 notice: bool) -> None:
     record = history.build_record("github-actions", build_id)
     assert record is not None
-    branch, moment = record["branch"], point_time(record["time"])
+    branch, moment = record.build.branch, point_time(record.time)
     alert = Alert(f"alert-{build_id}", "regression", "warning", "validate_drp.PA1",
                   {"dataset": "hsc_rc2", "filter": "r"}, branch, "github-actions", build_id,
                   moment, "PA1 went up", unit="mmag", value=4.7)

@@ -4,6 +4,7 @@ what (harness.detection.rules)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -22,11 +23,12 @@ from harness.detection.rules import (
     spec_alert,
     spec_reason,
 )
+from harness.model import Excursion
 
 from .examples import COMPLETENESS, DIMENSIONS, NOTICED, ONSET, PA1, alert
 
-EXCURSION = {"baseline": 5.0, "noise": 0.3, "change": 1.2, "relative_change": 0.24,
-             "score": 4.56, "decision": "regression"}
+EXCURSION = Excursion(baseline=5.0, noise=0.3, change=1.2, relative_change=0.24, score=4.56,
+                      decision="regression", started=3, threshold=3.35)
 
 
 def findings(verdicts: Sequence[str | None], first: int = 0, open_spec_rank: int = 0,
@@ -201,7 +203,7 @@ def test_two_builds_noticing_one_excursion_make_one_alert() -> None:
 
 
 def test_an_improvement_is_information_and_differs_from_a_regression_at_the_same_onset() -> None:
-    better = {**EXCURSION, "change": -1.0, "decision": "improvement"}
+    better = replace(EXCURSION, change=-1.0, decision="improvement")
     made = excursion_alert("improvement", PA1, DIMENSIONS, "main", 4.0, better, NOTICED, ONSET)
     worse = excursion_alert("regression", PA1, DIMENSIONS, "main", 6.2, EXCURSION, NOTICED, ONSET)
     assert made.severity == "info" and made.id != worse.id
@@ -249,15 +251,16 @@ def test_an_excursion_reason_says_what_moved_by_how_much_since_when_and_how_sure
 
 
 def test_an_excursion_noticed_where_it_began_is_not_confirmed_later() -> None:
-    text = excursion_reason("pkg.m", "", 4.0, {"change": -1.0, "decision": "improvement",
-                                               "baseline": 5.0, "score": -3.5}, "7", "7", "main")
-    assert text == ("pkg.m fell by 1 to 4, better than its baseline 5 on main (noise σ 0); "
-                    "the shift began at build 7 (z = 3.5)")
+    better = Excursion(5.0, 0.0, -1.0, -0.2, -3.5, "improvement", 0, 3.35)
+    text = excursion_reason("pkg.m", "", 4.0, better, "7", "7", "main")
+    assert text == ("pkg.m fell by 1 (-20.0%) to 4, better than its baseline 5 on main "
+                    "(noise σ 0); the shift began at build 7 (z = 3.5)")
 
 
-def test_an_excursion_reason_tolerates_missing_numbers() -> None:
-    text = excursion_reason("pkg.m", "s", 1.0, {}, "1", "2", "main")
-    assert text.startswith("pkg.m rose by 0 s to 1 s, better than its baseline 0 s")
+def test_an_excursion_from_a_zero_baseline_has_no_share() -> None:
+    from_zero = Excursion(0.0, 0.1, 1.0, None, 10.0, "regression", 0, 3.35)
+    text = excursion_reason("pkg.m", "s", 1.0, from_zero, "1", "2", "main")
+    assert text.startswith("pkg.m rose by 1 s to 1 s, worse than its baseline 0 s on main")
 
 
 def test_a_spec_reason_names_the_operator_threshold_and_spec() -> None:

@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from harness.model import Build, Measurement, Package, PullRequest, Result, Submission, utcnow
+from harness.model import (
+    Build,
+    Excursion,
+    Measurement,
+    Package,
+    PullRequest,
+    Result,
+    Submission,
+    utcnow,
+)
 
 BUILD = Build("jenkins", "9187", "feature", datetime(2026, 11, 20, 3, 12, tzinfo=UTC),
               "https://ci/9187", "3f2c9e1", PullRequest(412, "https://git/pr/412", "main"),
@@ -62,10 +71,14 @@ def test_a_submission_survives_json_and_is_timed_by_its_build() -> None:
 
 def test_a_result_as_the_status_shows_it() -> None:
     measurement = Measurement("p.m", 2.0, "s", {"dataset": "hsc"}, samples=(1.0, 3.0))
-    shown = Result(measurement, "design", "p.m.design", {"decision": "ok"}).to_json()
+    excursion = Excursion(1.5, 0.2, 0.5, 1 / 3, 1.1, "ok", 0, 3.35)
+    shown = Result(measurement, "design", "p.m.design", excursion).to_json()
     assert shown == {"metric": "p.m", "dimensions": {"dataset": "hsc"}, "value": 2.0,
                      "unit": "s", "verdict": "design", "spec": "p.m.design",
-                     "excursion": {"decision": "ok"}, "blobs": [],
+                     "excursion": {"baseline": 1.5, "noise": 0.2, "change": 0.5,
+                                   "relative_change": 1 / 3, "score": 1.1, "decision": "ok",
+                                   "started": 0, "threshold": 3.35, "test": "history",
+                                   "needed": 0}, "blobs": [],
                      "samples": {"count": 2, "spread": pytest.approx(1.41421356)}}
     assert Result(Measurement("p.m", None, "s"), "none").to_json()["excursion"] is None
 

@@ -10,8 +10,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.model import Build, Measurement, Package, PullRequest, Result, Submission, build_json
-from harness.storage.influx import build_point, dimensions_of, identifier, result_point
+from harness.model import (
+    Build,
+    Excursion,
+    Measurement,
+    Package,
+    PullRequest,
+    Result,
+    StoredResult,
+    Submission,
+)
+from harness.storage.influx import (
+    build_point,
+    build_record,
+    dimensions_of,
+    identifier,
+    rejudged_point,
+    result_point,
+    stored_result,
+)
 from harness.times import EARLIEST, LATEST, nanoseconds, point_time, rfc3339, time_literal
 
 MOMENT = datetime(2026, 11, 20, 3, 12, 0, 123456, tzinfo=UTC)
@@ -95,8 +112,8 @@ SUBMISSION = Submission(
 
 def test_a_result_point_tags_only_metric_branch_and_dimensions() -> None:
     result = Result(SUBMISSION.measurements[0], "design", "pkg.m.design",
-                    {"baseline": 4.0, "change": 0.5, "score": 1.2, "decision": "ok",
-                     "noise": "not stored"})
+                    Excursion(baseline=4.0, noise=0.1, change=0.5, relative_change=0.125,
+                              score=1.2, decision="ok", started=0, threshold=3.35))
     point = result_point(SUBMISSION, result, MOMENT_NS)
     assert point._tags == {"metric": "pkg.m", "branch": "main", "dataset": "hsc", "filter": "r"}
     assert point._fields["value"] == 4.5 and point._fields["blobs"] == "blob1,blob2"
@@ -108,6 +125,30 @@ def test_a_result_point_tags_only_metric_branch_and_dimensions() -> None:
     assert point._time == MOMENT_NS
 
 
+def test_a_result_point_reads_back_as_a_stored_result() -> None:
+    excursion = Excursion(4.0, 0.1, 0.5, 0.125, 1.2, "ok", 0, 3.35)
+    point = result_point(SUBMISSION, Result(SUBMISSION.measurements[0], "design",
+                                            "pkg.m.design", excursion), MOMENT_NS)
+    stored = stored_result(point._tags, {**point._fields, "time": point._time})
+    assert stored == StoredResult(
+        "pkg.m", {"dataset": "hsc", "filter": "r"}, 4.5, "mmag", "design", "pkg.m.design",
+        ("blob1", "blob2"), 4.0, 1.2, "ok", 0.5, MOMENT_NS, "jenkins", "9187",
+        "https://ci.example.org/9187", "3f2c9e1", "sub-1", 2, pytest.approx(0.70710678),
+        BUILD.pull_request)
+    assert stored.to_json() == {"metric": "pkg.m", "dimensions": {"dataset": "hsc",
+                                "filter": "r"}, "value": 4.5, "unit": "mmag",
+                                "verdict": "design", "spec": "pkg.m.design"}
+
+
+def test_a_point_judged_again_carries_only_its_judgement() -> None:
+    excursion = Excursion(4.0, 0.1, 2.5, 0.625, 5.2, "regression", 2, 3.35)
+    point = rejudged_point("pkg.m", {"filter": "r"}, "main", MOMENT_NS, excursion)
+    assert point._tags == {"metric": "pkg.m", "branch": "main", "filter": "r"}
+    assert point._fields == {"baseline": 4.0, "change": 2.5, "score": 5.2,
+                             "decision": "regression"}
+    assert point._time == MOMENT_NS
+
+
 def test_a_result_without_a_value_or_excursion_has_neither_field() -> None:
     measurement = Measurement("pkg.m", None, "mmag")
     point = result_point(SUBMISSION, Result(measurement, "none"), MOMENT_NS)
@@ -116,11 +157,14 @@ def test_a_result_without_a_value_or_excursion_has_neither_field() -> None:
     assert (fields["verdict"], fields["spec"]) == ("none", "")
 
 
-def test_a_build_point_reads_back_through_build_json() -> None:
+def test_a_build_point_reads_back_as_the_build() -> None:
     point = build_point(SUBMISSION, MOMENT_NS)
     assert point._tags == {"ci": "jenkins", "branch": "main"}
-    record = {**point._tags, **point._fields, "time": point._time}
-    assert build_json(record) == {
+    row = {**point._tags, **point._fields, "time": point._time}
+    record = build_record(row)
+    assert record.build == BUILD and (record.time, record.submission) == (MOMENT_NS, "sub-1")
+    assert record.judged_on == "main"
+    assert record.to_json() == {
         "ci": "jenkins", "id": "9187", "branch": "main", "time": "2026-11-20T03:12:00.123456Z",
         "url": "https://ci.example.org/9187", "commit": "3f2c9e1",
         "packages": [{"name": "pipe_tasks", "commit": "77ab0e2",
@@ -129,11 +173,13 @@ def test_a_build_point_reads_back_through_build_json() -> None:
         "pull_request": {"number": 412, "url": "https://git.example.org/pr/412",
                          "base": "main"},
     }
-    assert json.loads(record["packages"])[0]["name"] == "pipe_tasks"
+    assert json.loads(row["packages"])[0]["name"] == "pipe_tasks"
 
 
 def test_a_build_record_without_a_pull_request_shows_none() -> None:
-    record = {"ci": "gha", "build_id": "7/1", "branch": "main", "time": 0, "packages": "[]"}
-    shown = build_json(record)
+    record = build_record({"ci": "gha", "build_id": "7/1", "branch": "main", "time": 0,
+                           "packages": "[]"})
+    assert record.build.pull_request is None and record.build.packages == ()
+    shown = record.to_json()
     assert "pull_request" not in shown
     assert shown["links"]["self"] == "/api/v1/builds/gha/7%2F1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from harness.errors import InvalidInput, NotFound, Problem
 from harness.links import api_build_url
-from harness.storage.influx import Series
+from harness.model import StoredResult
 from harness.times import parse_utc, point_time
 from harness.web.context import context
 
@@ -81,7 +81,7 @@ def series(metric_name: str) -> ResponseReturnValue:
     }
 
 
-def _csv(found: list[Series], metric: str, declared: tuple[str, ...], branch: str
+def _csv(found: list[list[StoredResult]], metric: str, declared: tuple[str, ...], branch: str
          ) -> ResponseReturnValue:
     """One series as the CSV that `harness replay` reads (build_id,time,value,branch, then
     the build's CI and the samples' count and spread)."""
@@ -93,36 +93,35 @@ def _csv(found: list[Series], metric: str, declared: tuple[str, ...], branch: st
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["build_id", "time", "value", "branch", "ci", "samples", "spread"])
-    for row in (found[0].rows if found else ()):
-        writer.writerow([row.get("build_id"), point_time(row["time"]),
-                         "" if row.get("value") is None else repr(float(row["value"])), branch,
-                         row.get("ci"), row.get("sample_count") or "",
-                         "" if row.get("sample_spread") is None else row["sample_spread"]])
+    for point in (found[0] if found else ()):
+        writer.writerow([point.build_id, point_time(point.time),
+                         "" if point.value is None else repr(float(point.value)), branch,
+                         point.ci, point.sample_count or "",
+                         "" if point.sample_spread is None else point.sample_spread])
     return Response(text.getvalue(), mimetype="text/csv")
 
 
-def _series_json(item: Series, declared: tuple[str, ...]) -> dict[str, Any]:
+def _series_json(points: list[StoredResult], declared: tuple[str, ...]) -> dict[str, Any]:
+    dimensions = points[0].dimensions if points else {}
     return {
-        "dimensions": {k: v for k, v in item.tags.items() if k in declared and v},
-        "points": [_point_json(row) for row in item.rows],
+        "dimensions": {k: v for k, v in dimensions.items() if k in declared},
+        "points": [_point_json(point) for point in points],
     }
 
 
-def _point_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    point: dict[str, Any] = {
-        "time": point_time(row["time"]), "value": row.get("value"), "verdict": row.get("verdict"),
-        "spec": row.get("spec") or None,
-        "build": {"ci": row.get("ci"), "id": row.get("build_id"), "url": row.get("build_url"),
-                  "commit": row.get("commit"),
-                  "link": api_build_url(str(row.get("ci")), str(row.get("build_id")))},
-        "submission": row.get("submission"),
+def _point_json(point: StoredResult) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "time": point_time(point.time), "value": point.value, "verdict": point.verdict,
+        "spec": point.spec,
+        "build": {"ci": point.ci, "id": point.build_id, "url": point.build_url,
+                  "commit": point.commit, "link": api_build_url(point.ci, point.build_id)},
+        "submission": point.submission,
     }
-    if row.get("sample_count") is not None:
-        point["samples"] = {"count": row["sample_count"], "spread": row.get("sample_spread")}
-    if row.get("decision"):
-        point["excursion"] = {key: row.get(key)
-                              for key in ("decision", "baseline", "change", "score")}
-    if row.get("pr_number") is not None:
-        point["pull_request"] = {"number": row["pr_number"], "url": row.get("pr_url"),
-                                 "base": row.get("pr_base")}
-    return point
+    if point.sample_count is not None:
+        shown["samples"] = {"count": point.sample_count, "spread": point.sample_spread}
+    if point.decision:
+        shown["excursion"] = {"decision": point.decision, "baseline": point.baseline,
+                              "change": point.change, "score": point.score}
+    if point.pull_request is not None:
+        shown["pull_request"] = asdict(point.pull_request)
+    return shown
