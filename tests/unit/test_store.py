@@ -133,7 +133,7 @@ def test_a_result_point_reads_back_as_a_stored_result() -> None:
     assert stored == StoredResult(
         "pkg.m", {"dataset": "hsc", "filter": "r"}, 4.5, "mmag", "design", "pkg.m.design",
         ("blob1", "blob2"), 4.0, 1.2, "ok", 0.5, MOMENT_NS, "jenkins", "9187",
-        "https://ci.example.org/9187", "3f2c9e1", "sub-1", 2, pytest.approx(0.70710678),
+        "https://ci.example.org/9187", "3f2c9e1", "sub-1", 2, SUBMISSION.measurements[0].spread,
         BUILD.pull_request)
     assert stored.to_json() == {"metric": "pkg.m", "dimensions": {"dataset": "hsc",
                                 "filter": "r"}, "value": 4.5, "unit": "mmag",
