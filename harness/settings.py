@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,9 @@ class Settings:
     # Days the points of branches other than the catalog's default branch (and of pull
     # requests) are kept; the default branch's are kept forever (harness.storage.retention).
     branch_retention_days: int = 90
+    # Name globs of the metrics a bare measurement may register on first use, outside the
+    # catalog's own packages (harness.catalog.auto); () with HARNESS_AUTO_METRICS=none.
+    auto_metrics: tuple[str, ...] = ("*",)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +106,8 @@ class Settings:
             values["max_queue_depth"] = _positive_int("HARNESS_MAX_QUEUE_DEPTH", v)
         if (v := get("HARNESS_BRANCH_RETENTION_DAYS")) is not None:
             values["branch_retention_days"] = _retention_days(v)
+        if (v := get("HARNESS_AUTO_METRICS")) is not None:
+            values["auto_metrics"] = _globs("HARNESS_AUTO_METRICS", v)
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -194,6 +200,17 @@ def _directory(name: str, value: str) -> Path:
     if not path.is_dir():
         raise SettingsError(name, f"{value} is not a directory")
     return path
+
+
+def _globs(name: str, value: str) -> tuple[str, ...]:
+    """Comma- or space-separated name globs; `none` for none."""
+    if value.strip().lower() == "none":
+        return ()
+    globs = tuple(part for part in re.split(r"[,\s]+", value) if part)
+    bad = [glob for glob in globs if not re.fullmatch(r"[A-Za-z0-9_.*?\[\]!-]+", glob)]
+    if bad:
+        raise SettingsError(name, f"{bad[0]!r} is not a metric name glob (e.g. mypkg.*)")
+    return globs
 
 
 def _retention_days(value: str) -> int:

@@ -42,6 +42,7 @@ class MetricDoc(_Doc):
     unit: str
     better: Literal["lower", "higher"] | None = None
     dimensions: list[str] = []
+    optional_dimensions: list[str] = []  # of `dimensions`: a measurement may omit them
     requirements: list[str] = []
     reference: dict[str, str | int] = {}
     tags: list[str] = []

@@ -46,6 +46,10 @@ def build_metrics(
             if dimension not in settings.dimensions:
                 problems.append(Problem(f"{key}.dimensions[{index}]",
                                         f"{dimension!r} is not declared in {SETTINGS_FILE}"))
+        for index, dimension in enumerate(doc.optional_dimensions):
+            if dimension not in doc.dimensions:
+                problems.append(Problem(f"{key}.optional_dimensions[{index}]",
+                                        f"{dimension!r} is not one of the metric's dimensions"))
         for index, requirement in enumerate(doc.requirements):
             if settings.requirements and requirement not in settings.requirements:
                 problems.append(Problem(f"{key}.requirements[{index}]",
@@ -58,6 +62,7 @@ def build_metrics(
         metrics[name] = Metric(
             name=name, unit=doc.unit, better=better, description=doc.description,
             dimensions=tuple(doc.dimensions), requirements=tuple(doc.requirements),
+            optional_dimensions=tuple(dict.fromkeys(doc.optional_dimensions)),
             tags=tuple(doc.tags), reference=dict(doc.reference), specs=specs,
             cadence_s=parse_cadence(doc.cadence) if doc.cadence else None,
             detection=detections.get(name, DetectionSettings()),

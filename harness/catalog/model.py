@@ -99,11 +99,20 @@ class Metric:
     source: Literal["catalog", "inline"] = "catalog"
     cadence_s: float | None = None  # expected at least this often on the default branch
     detection: DetectionSettings = DetectionSettings()
+    optional_dimensions: tuple[str, ...] = ()  # of `dimensions`: a measurement may omit them
 
     @property
     def package(self) -> str:
         """The package part of the name."""
         return self.name.rsplit(".", 1)[0]
+
+    @property
+    def required_dimensions(self) -> tuple[str, ...]:
+        """The dimensions every measurement must give: a catalog metric's, but its optional
+        ones; none of an inline metric's (its list may be the catalog's, by default)."""
+        if self.source != "catalog":
+            return ()
+        return tuple(key for key in self.dimensions if key not in self.optional_dimensions)
 
     def to_json(self, *, definition_only: bool = False) -> dict[str, Any]:
         """The metric as the API shows it; with `definition_only`, without its source,
@@ -118,8 +127,9 @@ class Metric:
         specs = [spec.to_json() for spec in self.specs]
         if definition_only:
             return {**described, "specs": specs}
-        return {**described, "source": self.source, "specs": specs,
-                "cadence_s": self.cadence_s, "detection": self.detection.to_json()}
+        return {**described, "optional_dimensions": list(self.optional_dimensions),
+                "source": self.source, "specs": specs, "cadence_s": self.cadence_s,
+                "detection": self.detection.to_json()}
 
 
 @dataclass(frozen=True)

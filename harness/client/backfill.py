@@ -2,7 +2,8 @@
 
 Documents are posted one at a time in build-time order, so each build is judged against the
 history before it. A re-run skips every document the harness already holds (found by the
-digest of its JSON), so an interrupted import is resumed by running it again.
+digest of its JSON), so an interrupted import is resumed by running it again. With
+--format, the FILEs are a benchmark tool's history (harness.client.history).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import requests
 from tqdm import tqdm
 
 from harness import jsonread
+from harness.client import history
 from harness.client.console import InputError, say
 from harness.client.http import (
     DeliveryError,
@@ -123,9 +125,24 @@ class ImportSummary:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments and set `run`."""
     parser.description = __doc__
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
                         help="a JSON document, a JSON array of documents, or JSON lines; each "
-                             "a native submission or an lsst.verify Job JSON")
+                             "a native submission or an lsst.verify Job JSON; with --format, "
+                             "a benchmark tool's history")
+    parser.add_argument("--format", choices=history.HISTORY_FORMATS, metavar="FORMAT",
+                        help="read the FILEs as a benchmark tool's history, one submission "
+                             f"per build: {', '.join(history.HISTORY_FORMATS)} "
+                             "(docs/adapters.md, \"Importing history\")")
+    parser.add_argument("--manifest", type=Path, metavar="FILE",
+                        help="with --format: CSV or JSON lines with file,ci,id,branch,time,"
+                             "commit: the build of each output file")
+    parser.add_argument("--metric-prefix", metavar="PREFIX",
+                        help="with --format: each benchmark becomes PREFIX.<its name> "
+                             "(default: per format)")
+    parser.add_argument("--branch", default=history.DEFAULT_BRANCH,
+                        help="with --format: the builds' branch (default: %(default)s)")
+    parser.add_argument("--ci", metavar="NAME",
+                        help="with --format: the builds' CI name (default: per format)")
     parser.add_argument("--url", help="the harness (default: $HARNESS_URL, else "
                                       f"$HARNESS_PUBLIC_URL, else {DEFAULT_URL})")
     parser.add_argument("--token", help="an ingest token secret (default: $HARNESS_TOKEN)")
@@ -150,11 +167,11 @@ def run(args: argparse.Namespace) -> int:
         _say("an ingest token is needed (--token or HARNESS_TOKEN)")
         return EXIT_USAGE
     try:
-        documents = in_build_order(doc for path in args.files for doc in read_documents(path))
+        documents = in_build_order(_read_all(args))
     except InputError as error:
         _say(str(error))
         return EXIT_USAGE
-    _say(f"{len(documents)} documents from {len(args.files)} file(s) to {url}")
+    _say(f"{len(documents)} documents from {len(args.files) or 1} file(s) to {url}")
     summary = import_documents(documents, url, token, retries=args.retries)
     report(summary, len(documents))
     if summary.stop is not None:
@@ -166,6 +183,23 @@ def run(args: argparse.Namespace) -> int:
     if args.no_wait or not ids:
         return code
     return _wait(url, token, ids, args.timeout) or code
+
+
+def _read_all(args: argparse.Namespace) -> list[Document]:
+    """The documents of the FILEs: as they are, or with --format a tool's history."""
+    if args.format is None:
+        given = [option for option, value in (("--manifest", args.manifest), (
+            "--metric-prefix", args.metric_prefix), ("--ci", args.ci)) if value is not None]
+        if given or args.branch != history.DEFAULT_BRANCH:
+            raise InputError(f"{(given or ['--branch'])[0]} goes with --format")
+        if not args.files:
+            raise InputError("give the FILEs to import")
+        return [doc for path in args.files for doc in read_documents(path)]
+    found = history.read_history(args.format, args.files, history.Options(
+        args.metric_prefix, args.branch, args.ci, args.manifest))
+    for note in found.notes:
+        _say(note)
+    return [Document(item.source, item.index, item.line, item.body) for item in found.documents]
 
 
 def read_documents(path: Path) -> list[Document]:

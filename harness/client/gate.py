@@ -1,6 +1,8 @@
 """The summary `harness post --wait` prints for processed submissions (Markdown: per build
 a line, a table of results, alerts, with links), and the `--fail-on` gates judged on it.
-Standard library only, like the rest of the CI client."""
+Every string from the build or the harness's answer is escaped (harness.markdown): the
+summary goes to $GITHUB_STEP_SUMMARY. Standard library only, like the rest of the CI
+client."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from harness import links
+from harness.markdown import code, escape, link
 
 GATES = ("design", "minimum", "regression")
 GATE_VERDICTS = {"design": frozenset({"minimum", "fail"}), "minimum": frozenset({"fail"})}
@@ -26,7 +29,7 @@ def gate_line(gates: Sequence[str], failures: Sequence[tuple[str, str]]) -> str:
     why = "; ".join(f"{count} {gate if gate == 'regression' else 'below ' + gate}"
                     + ("s" if gate == "regression" and count > 1 else "")
                     for gate, count in counts.items() if count)
-    return f"**Gate failed** (`--fail-on {named}`): {why}; first: {failures[0][1]}."
+    return f"**Gate failed** (`--fail-on {named}`): {why}; first: {escape(failures[0][1])}."
 
 
 def summary_markdown(statuses: Sequence[Mapping[str, Any]], base_url: str = "") -> str:
@@ -47,17 +50,17 @@ def summary_markdown(statuses: Sequence[Mapping[str, Any]], base_url: str = "") 
             dimensions = result.get("dimensions") if isinstance(result.get("dimensions"),
                                                                 dict) else {}
             name = str(result.get("metric"))
-            series = f"[{name}]({root}{links.metric_url(name, dimensions, branch)})" \
-                if root else name
-            lines.append("| " + " | ".join(_cell(text) for text in (
-                series, _dimensions(result.get("dimensions")), _value(result, unit),
-                str(result.get("verdict") or NONE), _change(result.get("excursion"), unit),
-            )) + " |")
+            series = link(name, root and root + links.metric_url(name, dimensions, branch))
+            cells = (series, escape(_dimensions(result.get("dimensions"))),
+                     escape(_value(result, unit)), escape(result.get("verdict") or NONE),
+                     _change_cell(result.get("excursion"), unit))
+            lines.append(f"| {' | '.join(cells)} |")
         alerts = [alert for alert in status.get("alerts") or () if isinstance(alert, dict)]
         if alerts:
             lines += ["", "Alerts:", ""]
-            lines += [f"- **{alert.get('kind', 'alert')}** {alert.get('metric', '')}: "
-                      f"{alert.get('reason') or alert.get('message') or ''}".rstrip(": ")
+            lines += [f"- **{escape(alert.get('kind', 'alert'))}** "
+                      f"{escape(alert.get('metric', ''))}: "
+                      f"{escape(alert.get('reason') or alert.get('message') or '')}".rstrip(": ")
                       for alert in alerts]
         lines.append("")
     return "\n".join(lines)
@@ -76,7 +79,7 @@ def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]
             if (gate == "regression" and isinstance(excursion, dict)
                     and excursion.get("decision") == "regression"):
                 unit = str(result.get("unit") or "")
-                failures.append(f"{what}: regression ({_change(excursion, unit, plain=True)})")
+                failures.append(f"{what}: regression ({_change(excursion, unit)})")
         if gate == "regression":
             failures += [f"alert: {alert.get('metric', '')} {alert.get('reason', '')}".strip()
                          for alert in status.get("alerts") or ()
@@ -86,25 +89,33 @@ def gate_failures(statuses: Sequence[Mapping[str, Any]], gate: str) -> list[str]
 
 def _build_line(build: Mapping[str, Any], status: Mapping[str, Any], root: str = "") -> str:
     name = f"{build.get('ci', '?')} {build.get('id', '?')}"
-    line = f"**[{name}]({build['url']})**" if build.get("url") else f"**{name}**"
+    line = f"**{link(name, build.get('url'))}**"
     if build.get("branch"):
-        line += f" on `{build['branch']}`"
+        line += f" on {code(build['branch'])}"
     pull_request = build.get("pull_request")
     if isinstance(pull_request, dict) and pull_request.get("number"):
-        number = f"#{pull_request['number']}"
-        line += f", PR [{number}]({pull_request['url']})" if pull_request.get("url") \
-            else f", PR {number}"
+        line += f", PR {link('#' + str(pull_request['number']), pull_request.get('url'))}"
         if pull_request.get("base"):
-            line += f" against `{pull_request['base']}`"
-    line += f": {status.get('state')}"
+            line += f" against {code(pull_request['base'])}"
+    line += f": {escape(status.get('state'))}"
     if status.get("error"):
-        line += f" ({status['error']})"
+        line += f" ({escape(status['error'])})"
     if root and build.get("ci") and build.get("id"):
-        line += f" · [build page]({root}{links.build_url(str(build['ci']), str(build['id']))})"
+        url = root + links.build_url(str(build["ci"]), str(build["id"]))
+        line += f" · {link('build page', url)}"
     return line
 
 
-def _change(excursion: Any, unit: str, plain: bool = False) -> str:
+def _change_cell(excursion: Any, unit: str) -> str:
+    """The change as a table cell: escaped, a regression or improvement in bold."""
+    text = escape(_change(excursion, unit))
+    if isinstance(excursion, dict) and excursion.get("decision") in ("regression",
+                                                                     "improvement"):
+        text += f" **{excursion['decision']}**"
+    return text
+
+
+def _change(excursion: Any, unit: str) -> str:
     """The change against the baseline that an excursion object tells (by how much, against
     what, how sure), rounded to a tenth of the series' noise; a dash without one."""
     if not isinstance(excursion, dict):
@@ -128,8 +139,6 @@ def _change(excursion: Any, unit: str, plain: bool = False) -> str:
         if parts:
             parts[-1] += ","
         parts.append(f"z = {score:+.1f} (threshold {threshold:g})")
-    if decision in ("regression", "improvement") and not plain:
-        parts.append(f"**{decision}**")
     return " ".join(parts) or json.dumps(excursion, sort_keys=True)
 
 
@@ -164,7 +173,3 @@ def _number(value: Any) -> str:
 
 def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from harness.client import ci_env
+from harness.client import adapters, ci_env, comments, pr_feedback
 from harness.client.console import InputError, say
 from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
 from harness.client.http import (
@@ -49,6 +49,7 @@ exit codes:
   3  rejected by the harness (HTTP 4xx); its problems are printed with their paths
   4  harness unreachable, or 429/5xx after every retry
   5  processing failed, or still not done after --timeout
+--check/--comment: GitHub and GitLab API errors are warnings; they never change the code.
 
 The build comes from GitHub Actions, GitLab CI, Jenkins or Buildkite variables; HARNESS_BUILD_CI,
 _ID, _URL, _BRANCH, _COMMIT, _TIME, _PR_NUMBER, _PR_URL and _PR_BASE override them (docs/ci.md).
@@ -70,11 +71,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
-                        help="native submission or lsst.verify Job JSON")
+                        help="native submission or lsst.verify Job JSON; with --format, the "
+                             "output files of a benchmark tool")
+    parser.add_argument("--format", choices=sorted(adapters.FORMATS), metavar="FORMAT",
+                        help="read the FILEs as a benchmark tool wrote them, all into one "
+                             f"submission: {', '.join(sorted(adapters.FORMATS))} "
+                             "(docs/adapters.md)")
+    parser.add_argument("--metric-prefix", metavar="PREFIX",
+                        help="with --format: each benchmark becomes the metric "
+                             "PREFIX.<its name> (default: the format's name, - as _)")
     parser.add_argument("--metric", action="append", default=[], type=metric_argument,
                         metavar="NAME=VALUE[UNIT]",
                         help="a measurement, e.g. pipe_tasks.runtime=812s, or repeated runs "
                              "of it, e.g. pipe_tasks.runtime=812,809,815s (repeatable)")
+    parser.add_argument("--higher-is-better", action="append", default=[], metavar="NAME",
+                        help="a --metric not in the catalog is registered on first use, "
+                             "lower is better unless named here (repeatable)")
     parser.add_argument("--dimension", action="append", default=[], type=dimension_argument,
                         metavar="KEY=VALUE", help="a dimension of the --metric measurements")
     parser.add_argument("--wait", action="store_true",
@@ -85,6 +97,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "a regression (against the past, or for a PR against its base); "
                              "repeatable, gates combine: any one failing fails (implies "
                              "--wait)")
+    parser.add_argument("--check", action="store_true",
+                        help="GitHub Actions: a check run `metric harness` on the commit, "
+                             "in progress while posting, then completed with the gate's "
+                             "verdict (needs $GITHUB_TOKEN; implies --wait)")
+    parser.add_argument("--comment", action="store_true",
+                        help="one comment on the pull request (GitLab: merge request note) "
+                             "with the verdicts, updated in place by later runs (implies "
+                             "--wait)")
+    parser.add_argument("--comment-on", choices=comments.COMMENT_ON, default="change",
+                        help="when to post the comment: on something to say (a failed gate, "
+                             "a regression or improvement, a requirement's status changed; "
+                             "default), on a failed gate, or always; an earlier comment is "
+                             "always updated")
     parser.add_argument("--url", help="the harness (default: $HARNESS_URL, "
                                       f"$HARNESS_PUBLIC_URL, {DEFAULT_URL})")
     parser.add_argument("--token", help="an ingest token secret (default: $HARNESS_TOKEN)")
@@ -105,25 +130,45 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not token:
             raise InputError("an ingest token is needed: --token or $HARNESS_TOKEN")
-        documents = prepare(args.files, args.metric, dict(args.dimension), env)
+        documents = prepare(args.files, higher_is_better(args.metric, args.higher_is_better),
+                            dict(args.dimension), env,
+                            format_name=args.format, prefix=args.metric_prefix)
     except InputError as error:
         _say(str(error))
         return USAGE
+    feedback = pr_feedback.Feedback.from_env(
+        env, check=args.check, comment=args.comment, comment_on=args.comment_on,
+        harness_url=url, harness_token=token) if args.check or args.comment else None
     with requests.Session() as session:
+        if feedback is not None:
+            feedback.start()
         code, ids = _post_all(documents, url, token, args, session)
-        if code != OK or not (args.wait or args.fail_on):
-            return code
-        return _wait_and_gate(ids, url, token, args, session)
+        if code == OK and (args.wait or args.fail_on or feedback is not None):
+            code = _wait_and_gate(ids, url, token, args, session, feedback)
+        if feedback is not None:
+            feedback.finish(code)
+        return code
 
 
 def prepare(files: Sequence[Path], metrics: Sequence[dict[str, Any]],
-            dimensions: Mapping[str, str], env: Mapping[str, str]) -> list[Document]:
-    """The documents to post: each file, then one submission of the --metric measurements."""
+            dimensions: Mapping[str, str], env: Mapping[str, str], *,
+            format_name: str | None = None, prefix: str | None = None) -> list[Document]:
+    """The documents to post: each file (with a format: one submission of all of them),
+    then one submission of the --metric measurements."""
     try:
         build = ci_env.build_from_env(env)
     except ci_env.BuildEnvError as error:
         raise InputError(str(error)) from None
-    documents = [_from_file(path, build, env) for path in files]
+    if format_name is not None:
+        if not files:
+            raise InputError(f"--format {format_name}: give the FILEs the tool wrote")
+        benchmarks = adapters.read_files(format_name, files)
+        source = ", ".join(map(str, files))
+        documents = [_native(source, adapters.submission_body(
+            benchmarks, prefix or adapters.prefix_of(format_name), source, dimensions),
+            build, env)]
+    else:
+        documents = [_from_file(path, build, env) for path in files]
     if metrics:
         body: dict[str, Any] = {"measurements": list(metrics)}
         if dimensions:
@@ -150,6 +195,17 @@ def metric_argument(text: str) -> dict[str, Any]:
     if match["unit"]:
         measurement["unit"] = match["unit"]
     return measurement
+
+
+def higher_is_better(metrics: Sequence[dict[str, Any]], names: Sequence[str]
+                     ) -> list[dict[str, Any]]:
+    """The --metric measurements, those named by --higher-is-better marked so (used only
+    when the measurement registers its metric)."""
+    unknown = sorted(set(names) - {measurement["metric"] for measurement in metrics})
+    if unknown:
+        raise InputError(f"--higher-is-better {unknown[0]}: no --metric {unknown[0]}=VALUE")
+    return [{**measurement, "better": "higher"} if measurement["metric"] in names
+            else measurement for measurement in metrics]
 
 
 def gates_argument(text: str) -> list[str]:
@@ -254,6 +310,9 @@ def _post_all(documents: Sequence[Document], url: str, token: str, args: argpars
             continue
         submission = body.get("submission")
         _say(f"{document.source}: accepted as submission {submission}")
+        for notice in body.get("ignored") or ():
+            if isinstance(notice, dict):
+                _say(f"  ignored {notice.get('path') or '(body)'}: {notice.get('message')}")
         if isinstance(submission, str):
             ids.append(submission)
         elif args.wait or args.fail_on:
@@ -263,7 +322,7 @@ def _post_all(documents: Sequence[Document], url: str, token: str, args: argpars
 
 
 def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Namespace,
-                   session: requests.Session) -> int:
+                   session: requests.Session, feedback: pr_feedback.Feedback | None = None) -> int:
     """Wait until every submission is processed, print the summary, apply the gate."""
     try:
         wait_until_processed(url, ids, timeout=args.timeout, token=token, session=session,
@@ -297,6 +356,8 @@ def _wait_and_gate(ids: Sequence[str], url: str, token: str, args: argparse.Name
         if step_summary:
             with open(step_summary, "a", encoding="utf-8") as summary_file:
                 summary_file.write(f"\n{line}\n")
+    if feedback is not None:
+        feedback.judged(statuses, gates, failures)
     return GATE_FAILED if failures else OK
 
 

@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from harness.catalog import Catalog, Metric
 from harness.catalog.definitions import metrics_from_json
 from harness.errors import InvalidInput, MetricConflict, Problem
-from harness.formats.common import in_metric_unit, known_metric, series_dimensions
+from harness.formats.common import (
+    capped,
+    dropped_dimensions,
+    in_metric_unit,
+    known_metric,
+    missing_dimensions,
+    series_dimensions,
+)
 from harness.formats.fields import (
     BuildId,
     CiName,
@@ -110,8 +117,10 @@ def parse_job(
     new_metrics = _registered(job, catalog) if register else ()
     catalog = catalog.with_metrics(new_metrics)
     problems: list[Problem] = []
+    ignored: list[Problem] = []
     meta = dict(job.meta.model_extra or {})
-    found = _job_dimensions(meta, job.meta.env, catalog, problems)
+    paths: dict[str, str] = {}  # where each dimension was found
+    found = _job_dimensions(meta, job.meta.env, catalog, problems, paths)
     build = _build(job, catalog, branch, problems)
     blobs_by_ref = {blob.identifier: blob for blob in job.blobs}
     blobs: dict[str, dict[str, Any]] = {}
@@ -132,6 +141,9 @@ def parse_job(
             linked.append(document["id"])
         if metric is None:
             continue
+        missing_dimensions(metric, paths, problems, lambda key: f"meta.{key}",
+                           lambda key: _how(key, catalog))
+        dropped_dimensions(metric, found, ignored, paths.__getitem__)
         value = None
         if item.value is not None:
             value = in_metric_unit(item.value, item.unit, metric, path, problems)
@@ -145,11 +157,12 @@ def parse_job(
         measurements.append(Measurement(metric.name, value, metric.unit,
                                         series_dimensions(metric, found), tuple(linked)))
     if problems:
-        raise InvalidInput(problems, "invalid job")
+        raise InvalidInput(list(dict.fromkeys(problems)), "invalid job")
     return ParsedSubmission(
         Submission(uuid.uuid4().hex, build, tuple(measurements),
                    received, blobs),
         new_metrics,
+        capped(ignored),
     )
 
 
@@ -189,9 +202,10 @@ def _build(job: JobIn, catalog: Catalog, branch: str | None, problems: list[Prob
 
 
 def _job_dimensions(meta: Mapping[str, Any], env: JobEnv, catalog: Catalog,
-                    problems: list[Problem]) -> dict[str, str]:
-    """Catalog dimensions found in `meta` or `meta.env`, under their name or an alias; each
-    value must be fit for an InfluxDB tag, else a problem."""
+                    problems: list[Problem], paths: dict[str, str]) -> dict[str, str]:
+    """Catalog dimensions found in `meta` or `meta.env`, under their name or an alias (the
+    path of each goes in `paths`); each value must be fit for an InfluxDB tag, else a
+    problem."""
     sources = {**env.model_dump(), **meta}
     found = {}
     for dimension in catalog.dimensions.values():
@@ -199,10 +213,17 @@ def _job_dimensions(meta: Mapping[str, Any], env: JobEnv, catalog: Catalog,
             value = sources.get(key)
             if isinstance(value, str | int | float) and not isinstance(value, bool):
                 path = f"meta.{key}" if key in meta else f"meta.env.{key}"
+                paths[dimension.name] = path
                 if check_tag_value(str(value), path, problems):
                     found[dimension.name] = str(value)
                 break
     return found
+
+
+def _how(key: str, catalog: Catalog) -> str:
+    """Where a Job gives a dimension: meta or meta.env, under its name or an alias."""
+    names = (key, *catalog.dimensions[key].aliases) if key in catalog.dimensions else (key,)
+    return f"as {' or '.join(repr(name) for name in names)} in `meta` or `meta.env`"
 
 
 def _notes(meta: Mapping[str, Any], metric: str) -> dict[str, dict[str, Any]]:

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 
-from harness.catalog import METRIC_NAME, Catalog, Metric
+from harness.catalog import METRIC_NAME, Catalog, Metric, auto
 from harness.catalog.definitions import same_definition
 from harness.errors import InvalidInput, MetricConflict, Problem
-from harness.formats.common import in_metric_unit, known_metric, series_dimensions
+from harness.formats.common import (
+    capped,
+    dropped_dimensions,
+    in_metric_unit,
+    known_metric,
+    missing_dimensions,
+    series_dimensions,
+)
 from harness.formats.fields import (
     BuildId,
     CiName,
@@ -76,6 +84,7 @@ class MeasurementIn(_Model):
     unit: str | None = None
     dimensions: dict[Label, TagValue] = Field(default={}, max_length=32)
     extras: dict[Label, ExtraIn] = Field(default={}, max_length=64)
+    better: Literal["lower", "higher"] | None = None  # for a metric it registers (auto)
 
 
 class MetricIn(_Model):
@@ -95,16 +104,21 @@ class SubmissionIn(_Model):
 
 @dataclass(frozen=True)
 class ParsedSubmission:
-    """A valid submission and the inline metrics it defines for the first time."""
+    """A valid submission, the inline metrics it defines for the first time, and notices of
+    the keys it gave that were dropped (a dimension its metric does not declare)."""
 
     submission: Submission
     new_metrics: tuple[Metric, ...]
+    ignored: tuple[Problem, ...] = ()
 
 
 def parse_submission(
-    body: Any, catalog: Catalog, *, received: datetime, max_measurements: int = 10_000
+    body: Any, catalog: Catalog, *, received: datetime, max_measurements: int = 10_000,
+    auto_metrics: Sequence[str] = (),
 ) -> ParsedSubmission:
-    """Validate a native submission against the catalog; raises InvalidInput with paths."""
+    """Validate a native submission against the catalog; raises InvalidInput with paths.
+    A measurement of a metric neither known nor defined inline registers it when its name
+    matches one of the `auto_metrics` globs (harness.catalog.auto)."""
     if not isinstance(body, dict):
         raise InvalidInput([Problem("", "the body must be a JSON object")])
     measurements = body.get("measurements")
@@ -117,8 +131,10 @@ def parse_submission(
     except ValidationError as error:
         raise InvalidInput(problems_from(error, body)) from None
     new_metrics = _inline_metrics(parsed.metrics, catalog)
+    new_metrics += _auto_metrics(parsed, catalog.with_metrics(new_metrics), auto_metrics)
     catalog = catalog.with_metrics(new_metrics)
     problems: list[Problem] = []
+    ignored: list[Problem] = []
     for key in parsed.dimensions:
         if key not in catalog.dimensions:
             problems.append(Problem(f"dimensions.{key}", _undeclared(key, catalog)))
@@ -129,6 +145,7 @@ def parse_submission(
                                    blobs)
         if measurement is not None:
             measurements.append(measurement)
+        _check_dimensions(item, f"measurements[{index}]", parsed, catalog, problems, ignored)
     if problems:
         raise InvalidInput(problems)
     submission = Submission(
@@ -138,7 +155,7 @@ def parse_submission(
         received=received,
         blobs=blobs,
     )
-    return ParsedSubmission(submission, new_metrics)
+    return ParsedSubmission(submission, new_metrics, capped(ignored))
 
 
 def _build(build: BuildIn) -> Build:
@@ -162,8 +179,7 @@ def _measurement(
     problems: list[Problem],
     blobs: dict[str, dict[str, Any]],
 ) -> Measurement | None:
-    metric = known_metric(item.metric, path, catalog, problems,
-                          " and not defined under `metrics`")
+    metric = known_metric(item.metric, path, catalog, problems, auto.HINT)
     if metric is None:
         return None
     value, samples = _values(item, metric, path, problems)
@@ -236,14 +252,75 @@ def _inline_metrics(definitions: list[MetricIn], catalog: Catalog) -> tuple[Metr
         if known is None:
             new.append(metric)
         elif known.source == "catalog":
-            raise MetricConflict(f"{path}.name",
-                                 f"{item.name} is defined in the catalog and cannot be redefined")
+            # the catalog may give an adapter's metric specs, tags and detection settings:
+            # a definition that agrees with it is the catalog's metric, used as it is
+            disagreement = _disagreement(known, metric)
+            if disagreement:
+                raise MetricConflict(f"{path}.name", f"{item.name} is defined in the catalog "
+                                                     f"and cannot be redefined: {disagreement}")
         elif not same_definition(known, metric):
             raise MetricConflict(f"{path}.name",
                                  f"{item.name} is already registered with another definition")
     if problems:
         raise InvalidInput(problems)
     return tuple(new)
+
+
+def _auto_metrics(parsed: SubmissionIn, catalog: Catalog, globs: Sequence[str]
+                  ) -> tuple[Metric, ...]:
+    """The metrics that measurements register on first use: unknown, allowed by the globs,
+    with a unit astropy knows (a bad unit is reported as the measurement's)."""
+    found: dict[str, Metric] = {}
+    problems = []
+    for index, item in enumerate(parsed.measurements):
+        if item.metric in found or catalog.get(item.metric) is not None:
+            continue
+        if not auto.allowed(item.metric, catalog, globs):
+            continue
+        try:
+            parse_unit(item.unit or "")
+        except UnitProblem as error:
+            problems.append(Problem(f"measurements[{index}].unit", str(error)))
+            continue
+        keys = auto.declared({**parsed.dimensions, **item.dimensions}, catalog)
+        found[item.metric] = auto.auto_metric(item.metric, item.unit or "", item.better, keys)
+    if problems:
+        raise InvalidInput(problems)
+    return tuple(found.values())
+
+
+def _check_dimensions(item: MeasurementIn, path: str, parsed: SubmissionIn, catalog: Catalog,
+                      problems: list[Problem], ignored: list[Problem]) -> None:
+    """A declared, not optional dimension that the measurement lacks is a problem (at
+    `measurements[i].dimensions.<key>`, or at `measurements[i].dimensions` when it has
+    none); one of the submission's `dimensions` that its metric does not declare is dropped,
+    with a notice (the measurement's own undeclared keys are problems of `_measurement`)."""
+    metric = catalog.get(item.metric)
+    if metric is None:
+        return
+    own = "dimensions" in item.model_fields_set  # else the path ends at the missing object
+    missing_dimensions(metric, {**parsed.dimensions, **item.dimensions}, problems,
+                       lambda key: f"{path}.dimensions" + (f".{key}" if own else ""), _how)
+    shared = {key: value for key, value in parsed.dimensions.items()
+              if key not in item.dimensions}
+    dropped_dimensions(metric, shared, ignored, lambda key: f"{path}.dimensions.{key}")
+
+
+def _how(key: str) -> str:
+    return (f"in the submission's or the measurement's `dimensions`; harness post: "
+            f"--dimension {key}=…")
+
+
+def _disagreement(catalog_metric: Metric, inline: Metric) -> str:
+    """How an inline definition contradicts the catalog's metric of that name ("" if not):
+    another better-direction, or a unit that does not convert to the catalog's."""
+    if inline.better != catalog_metric.better:
+        return f"better is {catalog_metric.better!r} there, {inline.better!r} here"
+    try:
+        converter(inline.unit, catalog_metric.unit)
+    except UnitProblem:
+        return f"its unit is {catalog_metric.unit or 'dimensionless'}, not {inline.unit!r}"
+    return ""
 
 
 def _undeclared(key: str, catalog: Catalog) -> str:

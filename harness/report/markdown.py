@@ -1,5 +1,7 @@
 """The report as Markdown, for pull requests and release notes: a summary a reader can
-check by hand, what changed, one line per requirement, then every cell behind it."""
+check by hand, what changed, one line per requirement, then every cell behind it. Every
+string from a submission or the catalog goes through harness.markdown (escaped, links
+only to http(s))."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 
 from harness.catalog import LEVELS
 from harness.links import build_url, metric_url
+from harness.markdown import code, escape, link
 from harness.report.model import STATUS_LABELS, STATUSES, Cell, Report, Step
 
 OPERATORS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "=", "!=": "≠"}
@@ -16,7 +19,7 @@ OPERATORS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "=", "!=": "≠
 def render_markdown(report: Report, base_url: str) -> str:
     """The whole report; links are absolute on base_url (the harness's public URL)."""
     base = base_url.rstrip("/")
-    lines = [f"# {report.title}", "", *_builds(report, base), "", "## Summary", ""]
+    lines = [f"# {escape(report.title)}", "", *_builds(report, base), "", "## Summary", ""]
     lines += _summary(report)
     lines += ["", "## Changes since the previous report", "", *_changes(report)]
     lines += ["", "## Requirements", "",
@@ -24,28 +27,27 @@ def render_markdown(report: Report, base_url: str) -> str:
               "|---|---|---|---|---|"]
     for item in report.requirements:
         requirement = item.requirement
-        name = f"[{requirement.id}]({requirement.url})" if requirement.url else requirement.id
         worst = item.worst
         lines.append(
-            f"| {name} | {_cell_text(requirement.title)} | {STATUS_LABELS[item.status]} | "
-            f"{_describe(worst) if worst else '–'} | "
-            f"{', '.join(f'`{m}`' for m in item.metrics) or '–'} |")
+            f"| {link(requirement.id, requirement.url)} | {escape(requirement.title)} | "
+            f"{STATUS_LABELS[item.status]} | {_describe(worst) if worst else '–'} | "
+            f"{', '.join(code(m) for m in item.metrics) or '–'} |")
     lines += ["", "## Cells", ""]
     for item in report.requirements:
         if not item.cells:
             continue
-        lines += [f"### {item.requirement.id}: {STATUS_LABELS[item.status]}", "",
+        lines += [f"### {escape(item.requirement.id)}: {STATUS_LABELS[item.status]}", "",
                   f"<details><summary>{len(item.cells)} cells</summary>", "",
                   "| metric | dimensions | value | verdict | headroom | to the next level "
                   "| previous |",
                   "|---|---|---:|---|---|---|---|"]
         for cell in item.cells:
-            link = base + metric_url(cell.metric, cell.dimensions, cell.build.branch)
+            url = base + metric_url(cell.metric, cell.dimensions, cell.build.branch)
             lines.append(
-                f"| [`{cell.metric}`]({link}) | {_dimensions(cell.dimensions)} | "
-                f"{quantity(cell.value, cell.unit)} | {cell.verdict} | "
-                f"{step_text(cell.met, cell.unit, 'above')} | "
-                f"{step_text(cell.next, cell.unit, 'short')} | "
+                f"| {link(cell.metric, url, as_code=True)} | {_dimensions(cell.dimensions)} | "
+                f"{escape(quantity(cell.value, cell.unit))} | {escape(cell.verdict)} | "
+                f"{escape(step_text(cell.met, cell.unit, 'above'))} | "
+                f"{escape(step_text(cell.next, cell.unit, 'short'))} | "
                 f"{_previous(cell)} |")
         lines += ["", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -54,26 +56,28 @@ def render_markdown(report: Report, base_url: str) -> str:
 def _builds(report: Report, base: str) -> list[str]:
     lines = []
     for build in report.builds:
-        lines.append(f"- {_build_link(build, base)} on `{build['branch']}`, "
-                     f"{build['time']}{_commit(build)}; datasets: "
-                     f"{', '.join(build.get('datasets', [])) or '–'}{_expired(build)}")
+        lines.append(f"- {_build_link(build, base)} on {code(build['branch'])}, "
+                     f"{escape(build['time'])}{_commit(build)}; datasets: "
+                     f"{', '.join(map(escape, build.get('datasets', []))) or '–'}"
+                     f"{_expired(build)}")
     if report.previous_builds:
-        previous = ", ".join(f"{_build_link(build, base)} on `{build['branch']}`"
+        previous = ", ".join(f"{_build_link(build, base)} on {code(build['branch'])}"
                              for build in report.previous_builds)
         lines.append(f"- compared with the previous report: {previous}")
     return lines or ["- no builds"]
 
 
 def _build_link(build: Mapping[str, Any], base: str) -> str:
-    return f"[{build['ci']}/{build['id']}]({base}{build_url(build['ci'], build['id'])})"
+    return link(f"{build['ci']}/{build['id']}", base + build_url(build['ci'], build['id']))
 
 
 def _expired(build: Mapping[str, Any]) -> str:
+    # the harness's own words (harness.storage.retention), not a submission's
     return f" — {build['expired']['message']}" if build.get("expired") else ""
 
 
 def _commit(build: Mapping[str, Any]) -> str:
-    return f", commit `{build['commit']}`" if build.get("commit") else ""
+    return f", commit {code(build['commit'])}" if build.get("commit") else ""
 
 
 def _summary(report: Report) -> list[str]:
@@ -105,19 +109,21 @@ def _changes(report: Report) -> list[str]:
         items = [c for c in changes if c.kind == kind]
         if items:
             lines.append(f"- **{title}**: " + ", ".join(
-                f"{c.requirement} ({STATUS_LABELS[c.before]} → {STATUS_LABELS[c.after]})"
+                f"{escape(c.requirement)} "
+                f"({STATUS_LABELS[c.before]} → {STATUS_LABELS[c.after]})"
                 for c in items))
     return lines
 
 
 def _describe(cell: Cell) -> str:
     where = f" ({_dimensions(cell.dimensions)})" if cell.dimensions else ""
-    return f"`{cell.metric}`{where} = {quantity(cell.value, cell.unit)}, {cell.verdict}"
+    return f"{code(cell.metric)}{where} = {escape(quantity(cell.value, cell.unit))}, " \
+        f"{escape(cell.verdict)}"
 
 
 def _dimensions(dimensions: Mapping[str, str]) -> str:
-    return ", ".join(f"{key}={_cell_text(value)}" for key, value in sorted(dimensions.items())) \
-        or "–"
+    return ", ".join(f"{escape(key)}={escape(value)}"
+                     for key, value in sorted(dimensions.items())) or "–"
 
 
 def step_text(step: Step | None, unit: str, side: str) -> str:
@@ -136,7 +142,7 @@ def _previous(cell: Cell) -> str:
     previous = cell.previous
     if previous is None:
         return "–"
-    return f"{quantity(previous.value, previous.unit)}, {previous.verdict}"
+    return escape(f"{quantity(previous.value, previous.unit)}, {previous.verdict}")
 
 
 def quantity(value: float | None, unit: str) -> str:
@@ -149,7 +155,3 @@ def quantity(value: float | None, unit: str) -> str:
 def percent(fraction: float) -> str:
     """A fraction as a percentage with one decimal."""
     return f"{100 * fraction:.1f} %"
-
-
-def _cell_text(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")

@@ -90,10 +90,11 @@ def test_series_endpoint_names_a_bad_dimension(client: Any, system: InfluxStore)
          "measurements[0].dimensions.colour"),
         (lambda b: b.update(dimensions={"colour": "red"}), 422, "dimensions.colour"),
         (lambda b: b.update(surprise=1), 422, "surprise"),
+        (lambda b: b["dimensions"].pop("filter"), 422, "measurements[0].dimensions"),
     ],
     ids=["unknown-metric", "unit-not-convertible", "unit-unknown", "value-string",
          "missing-build-id", "bad-url", "undeclared-dimension", "unknown-dimension",
-         "unknown-field"],
+         "unknown-field", "missing-declared-dimension"],
 )
 def test_bad_input_is_refused_with_its_path_and_stores_nothing(
     client: Any, system: InfluxStore, mutate: Any, status: int, path: str
@@ -107,6 +108,35 @@ def test_bad_input_is_refused_with_its_path_and_stores_nothing(
     assert path in [detail["path"] for detail in response.json["details"]]
     assert system.count() == 0
     assert system.count("builds") == 0
+
+
+def test_a_missing_declared_dimension_is_refused_naming_it(
+    client: Any, system: InfluxStore
+) -> None:
+    body = submission(measurements=[{"metric": "validate_drp.PA1", "value": 4.7,
+                                     "dimensions": {"dataset": "hsc_rc2"}}])
+    body["dimensions"] = {}
+    response = post(client, body)
+    assert response.status_code == 422
+    assert response.json["details"] == [{
+        "path": "measurements[0].dimensions.filter",
+        "message": "validate_drp.PA1 declares dimension 'filter'; give it (in the "
+                   "submission's or the measurement's `dimensions`; harness post: "
+                   "--dimension filter=…)"}]
+    assert system.count() == 0
+
+
+def test_the_answer_names_each_dropped_dimension(client: Any, system: InfluxStore) -> None:
+    response = post(client, submission())  # dataset and filter for all: runtime has no filter
+    assert response.status_code == 202
+    assert response.json["ignored"] == [{
+        "path": "measurements[2].dimensions.filter",
+        "message": "pipe_tasks.runtime does not declare dimension 'filter'; dropped"}]
+    status = wait_done(client, response.json["status_url"])
+    runtime = next(r for r in status["results"] if r["metric"] == "pipe_tasks.runtime")
+    assert runtime["dimensions"] == {"dataset": "hsc_rc2"}
+    clean = post(client, submission(measurements=[{"metric": "validate_drp.PA1", "value": 4.7}]))
+    assert clean.status_code == 202 and "ignored" not in clean.json
 
 
 def test_reposting_a_build_overwrites_instead_of_duplicating(

@@ -75,6 +75,10 @@ def post_job(client: Any, document: Any) -> Any:
 def test_job_is_stored_with_dimensions_blobs_and_notes(client: Any, system: InfluxStore) -> None:
     response = post_job(client, JOB)
     assert response.status_code == 202, response.json
+    assert response.json["ignored"] == [  # no validate_drp metric is per instrument
+        {"path": "meta.instrument",
+         "message": f"{item['metric']} does not declare dimension 'instrument'; dropped"}
+        for item in JOB["measurements"]]
 
     status = wait_done(client, response.json["status_url"])
 
@@ -117,9 +121,10 @@ def test_job_is_stored_with_dimensions_blobs_and_notes(client: Any, system: Infl
         (lambda d: d["meta"]["env"].pop("ci_id"), "meta.env.ci_id"),
         (lambda d: d["meta"].pop("env"), "meta.env"),
         (lambda d: d.update(measurements="all of them"), "measurements"),
+        (lambda d: d["meta"].pop("filter_name"), "meta.filter"),
     ],
     ids=["dangling-blob-ref", "unknown-metric", "wrong-type", "bad-unit", "no-ci-id",
-         "no-env", "not-a-list"],
+         "no-env", "not-a-list", "missing-declared-dimension"],
 )
 def test_bad_jobs_are_refused_with_paths_and_store_nothing(
     client: Any, system: InfluxStore, mutate: Any, path: str
@@ -163,6 +168,7 @@ def test_squash_protocol_end_to_end(web: str, system: InfluxStore) -> None:
 
     assert answer.status_code == 202
     assert "accepted" in answer.json()["message"]
+    assert len(answer.json()["ignored"]) == 4  # meta.instrument, as on /api/v1/jobs
     deadline = time.monotonic() + 30
     while session.get(f"{web}{answer.json()['status_url']}", timeout=10).json()["state"] != "done":
         assert time.monotonic() < deadline

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from harness.client.cli import main
 from harness.client.gate import NONE
 from harness.client.post import prepare
 from harness.links import JOBS
+from harness.markdown import escape
+from harness.testing.hostile import MARKUP, URLS, markdown_problems
 from harness.testing.http_stub import JsonHandler, serving
 from tests.conftest import CHECKOUT, INGEST_SECRET
 
@@ -132,6 +135,9 @@ def test_metric_arguments_become_one_submission_of_the_ci_build(web, system, cap
                           "--metric", "validate_drp.PA1=4.7mmag",
                           "--dimension", "dataset=hsc_rc2", "--dimension", "filter=r", "--wait")
     assert code == 0, err
+    assert ("--metric: accepted as submission" in err and "\nharness post:   ignored "
+            "measurements[0].dimensions.filter: pipe_tasks.runtime does not declare dimension "
+            "'filter'; dropped\n" in err)  # runtime is per dataset only: the filter is not its
     assert "**laptop metrics-1** on `main`: done" in out
     assert (f"{linked(web, 'pipe_tasks.runtime', 'dataset=hsc_rc2')} | dataset=hsc_rc2 | 812 s "
             f"| none | {FRESH} |") in out
@@ -141,11 +147,30 @@ def test_metric_arguments_become_one_submission_of_the_ci_build(web, system, cap
 
 def test_a_rejected_submission_exits_3_and_prints_the_paths(web, system, capsys, monkeypatch):
     set_build(monkeypatch, "rejected-1")
-    code, out, err = post(capsys, "--metric", "x.y=3", "--wait", "--url", web)
+    code, out, err = post(capsys, "--metric", "validate_drp.NoSuchMetric=3", "--wait", "--url", web)
     assert code == 3
     assert "rejected by the harness (HTTP 422)" in err
-    assert "  measurements[0].metric: unknown metric 'x.y'" in err
+    assert "  measurements[0].metric: unknown metric 'validate_drp.NoSuchMetric'" in err
+    assert "HARNESS_AUTO_METRICS" in err  # why a catalog package's typo is not a new metric
     assert out == ""
+
+
+def test_a_metric_of_ones_own_is_registered_by_its_first_value(web, system, client, capsys,
+                                                                monkeypatch):
+    set_build(monkeypatch, "auto-1")
+    code, out, err = post(capsys, "--metric", "mypkg.wall_time=12.5s",
+                          "--metric", "mypkg.rate=3,4,5 1/s", "--higher-is-better", "mypkg.rate",
+                          "--wait", "--url", web)
+    assert code == 0, err
+    assert "mypkg.wall_time" in out and "| 12.5 s |" in out
+    for name, unit, better in (("mypkg.wall_time", "s", "lower"), ("mypkg.rate", "1/s", "higher")):
+        shown = client.get(f"/api/v1/metrics/{name}").json
+        assert (shown["unit"], shown["better"], shown["source"]) == (unit, better, "inline")
+    names = {metric["name"] for metric in client.get("/api/v1/metrics").json["metrics"]}
+    assert {"mypkg.wall_time", "mypkg.rate"} <= names
+    set_build(monkeypatch, "auto-2")
+    code, _, err = post(capsys, "--metric", "mypkg.wall_time=12.9s", "--url", web, "--wait")
+    assert code == 0, err  # the second build is judged against the registered metric
 
 
 def test_github_step_summary_gets_the_table(web, system, capsys, monkeypatch, tmp_path):
@@ -288,6 +313,31 @@ def test_fail_on_regression_fails_on_a_regression_excursion_or_alert(capsys, mon
     assert gated_on_design == 0
 
 
+def test_the_summary_and_step_summary_show_hostile_strings_as_text(capsys, monkeypatch,
+                                                                   tmp_path):
+    set_build(monkeypatch, "hostile-1")
+    summary = tmp_path / "step_summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    hostile = MARKUP["html"]
+    status = {"state": "done",
+              "build": {"ci": hostile, "id": MARKUP["link"], "branch": MARKUP["code"],
+                        "url": URLS["javascript"]},
+              "results": [{"metric": "validate_drp.PA1", "value": 6.0, "unit": "mmag",
+                           "dimensions": {"dataset": hostile, "filter": MARKUP["table-row"]},
+                           "verdict": "minimum"}],
+              "alerts": [{"kind": "spec", "metric": "validate_drp.PA1", "reason": hostile}]}
+    with scripted_harness([], status) as (url, _):
+        code, out, _ = post(capsys, write(tmp_path, PA1_R), "--fail-on", "design", "--url", url)
+    assert code == 1
+    written = summary.read_text()
+    assert written.startswith(out.split("\n\n**Gate failed**")[0])
+    assert markdown_problems(written) == []
+    assert "<script" not in written and "<img" not in written
+    assert "](javascript:" not in re.sub(r"\\.", "", written)  # escaped characters dropped
+    assert f"dataset={escape(hostile)}" in written
+    assert f"first: {escape('validate_drp.PA1 dataset=' + hostile)}" in written
+
+
 def test_processing_failed_exits_5(capsys, monkeypatch, tmp_path):
     set_build(monkeypatch, "failed-1")
     status = {"state": "failed", "build": {"ci": "laptop", "id": "failed-1", "branch": "main"},
@@ -302,7 +352,7 @@ def test_processing_failed_exits_5(capsys, monkeypatch, tmp_path):
 def test_post_imports_no_web_worker_or_science_stack(web, system, monkeypatch):
     script = ("import json, sys\nfrom harness.client.cli import main\n"
               "code = main(['post', '--metric', 'validate_drp.PA1=4.7mmag', '--dimension', "
-              "'filter=r', '--wait'])\n"
+              "'dataset=hsc_rc2', '--dimension', 'filter=r', '--wait'])\n"
               "heavy = ('flask', 'celery', 'bokeh', 'numpy', 'astropy')\n"
               "print(json.dumps([code, sorted(m for m in heavy if m in sys.modules)]))\n")
     env = {**os.environ, "HARNESS_URL": web, "HARNESS_BUILD_CI": "laptop",

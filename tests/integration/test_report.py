@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from typing import Any
 import pytest
 
 from harness.client.cli import main
+from harness.links import api_report_url
+from harness.markdown import escape
 from harness.storage.influx import InfluxStore
+from harness.testing.hostile import MARKUP, markdown_problems
 from tests.conftest import post_all
 
 T0 = datetime(2026, 10, 1, 3, 0, tzinfo=UTC)
@@ -197,3 +201,23 @@ def test_a_pull_request_build_is_compared_with_its_base_branch(
     assert (pa1["previous_status"], pa1["status"]) == ("minimum", "failed")
     # requirements the PR did not measure are not measured, not failed
     assert body["summary"]["counts"]["not_measured"] == 18
+
+
+def test_a_hostile_dataset_build_and_commit_are_plain_text_in_the_markdown(
+    client: Any, system: InfluxStore
+) -> None:
+    hostile = MARKUP["html"]
+    body = job("md-hostile", MARKUP["link"], timedelta(0), hostile,
+               [("validate_drp.PA1", 4.0, "mmag", MARKUP["emphasis"])])
+    body["build"].update(commit=MARKUP["code"], branch=MARKUP["heading"])
+    assert post_all(client, [body])[0]["state"] == "done"
+    response = client.get(f"{api_report_url('md-hostile', MARKUP['link'])}?format=md")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert markdown_problems(text) == []
+    assert "<script" not in text and "<img" not in text
+    assert "](javascript:" not in re.sub(r"\\.", "", text)  # escaped characters dropped
+    assert f"datasets: {escape(hostile)}\n" in text
+    assert f"| dataset={escape(hostile)}, filter={escape(MARKUP['emphasis'])} |" in text
+    assert f"[{escape('md-hostile/' + MARKUP['link'])}]({PUBLIC_URL}/dash/builds/md-hostile/" \
+        in text

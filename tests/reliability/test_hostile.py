@@ -22,31 +22,14 @@ import requests
 from harness.links import api_build_url
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
+from harness.testing.hostile import PAYLOADS
 from harness.web import create_app
 from tests.conftest import INGEST_SECRET, bearer, submission, wait_done
 
 Document = dict[str, Any]
 
-# What a hostile client puts in a string. Each is either refused or kept byte for byte.
-PAYLOADS = {
-    "double-quote": 'say "hi"',
-    "single-quote": "it's",
-    "comma-equals-space": "a,b=c d",
-    "backslashes": "C:\\temp\\new",
-    "trailing-backslash": "end\\",
-    "escaped-newline": "two\\nlines",
-    "newline": "two\nlines",
-    "tab": "a\tb",
-    "leading-space": " lead",
-    "drop-database": "x'\"; DROP DATABASE harness_test; --",
-    "bind-parameter": "$branch",
-    "regex": "/.*/",
-    "unicode": "ünïcødé ☃ 名前 🚀",
-    "line-separator": "a\u2028b",
-    "url-metacharacters": "a/b?c=d#e%2F",
-    "double-slash": "a//b",
-    "pipe": "a|b=c",
-}
+# What a hostile client puts in a string (PAYLOADS): each is either refused or kept byte
+# for byte.
 # Which payloads each kind of field must accept (every other one must be refused).
 SPACES_AND_CONTROLS = {"newline", "tab", "leading-space"}
 ACCEPTS = {
@@ -388,7 +371,8 @@ def test_the_database_survives_every_payload_and_earlier_points_stay(
 
     for number, payload in enumerate(PAYLOADS.values()):
         body = submission(id=f"hostile-{number}", commit=payload, branch=payload,
-                          dimensions={"dataset": payload}, time="2026-11-21T03:00:00Z")
+                          dimensions={"dataset": payload, "filter": "r"},
+                          time="2026-11-21T03:00:00Z")
         body["build"]["packages"][0]["name"] = payload
         response = post(client, "/api/v1/submissions", body)
         if response.status_code == 202:
@@ -464,7 +448,7 @@ def test_hostile_read_filters_are_literals_bound_as_parameters(
     client: Any, system: InfluxStore, statements: list[tuple[tuple[str, ...], Any]]
 ) -> None:
     wait_done(client, post(client, "/api/v1/submissions", submission()).json["status_url"])
-    hostile = submission(id=STORED_HOSTILE, dimensions={"dataset": STORED_HOSTILE})
+    hostile = submission(id=STORED_HOSTILE, dimensions={"dataset": STORED_HOSTILE, "filter": "r"})
     wait_done(client, post(client, "/api/v1/submissions", hostile).json["status_url"])
     harmless = read_with(client, "harmless", statements)
 
@@ -491,7 +475,7 @@ def test_hostile_read_filters_are_literals_bound_as_parameters(
 
     [series] = get_json(client, "/api/v1/metrics/validate_drp.PA1/series",
                         {"dataset": STORED_HOSTILE})["series"]
-    assert series["dimensions"] == {"dataset": STORED_HOSTILE}
+    assert series["dimensions"] == {"dataset": STORED_HOSTILE, "filter": "r"}
     assert [p["build"]["id"] for p in series["points"]] == [STORED_HOSTILE]
     assert get_json(client, api_build_url("github-actions", STORED_HOSTILE))["build"]["id"] \
         == STORED_HOSTILE

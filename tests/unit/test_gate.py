@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from harness.client.gate import GATES, gate_failures, gate_line, summary_markdown
+from harness.markdown import code, escape
+from harness.testing.hostile import STRINGS, URLS, markdown_problems
 
 EXCURSION = {"baseline": 4.2, "noise": 0.13, "change": 0.55, "relative_change": 0.1309,
              "score": 4.1, "threshold": 3.35, "decision": "regression", "test": "history"}
@@ -131,3 +133,24 @@ def test_a_change_is_rounded_to_a_tenth_of_the_noise() -> None:
     fine = {**EXCURSION, "noise": 0.0013, "change": 0.01234, "baseline": 4.56789}
     text = summary_markdown([status(result(excursion=fine))])
     assert "+0.0123 mmag (+13.1%) vs 4.5679 mmag" in text
+
+
+@pytest.mark.parametrize("hostile", list(STRINGS.values()), ids=list(STRINGS))
+def test_every_string_of_a_status_is_shown_escaped(hostile: str) -> None:
+    row = result(metric=hostile, verdict=hostile, unit=hostile, dimensions={hostile: hostile},
+                 excursion={**EXCURSION, "decision": hostile})
+    pull = {"number": hostile, "url": URLS["javascript"], "base": hostile}
+    alerts = [{"kind": hostile, "metric": hostile, "reason": hostile}]
+    state = {**status(row, alerts=alerts, ci=hostile, id=hostile, branch=hostile,
+                      url=URLS["breaks-out"], pull_request=pull),
+             "state": hostile, "error": hostile}
+    text = summary_markdown([state], "https://harness.example.org") + gate_line(
+        ["design"], [("design", hostile)])
+    assert markdown_problems(text) == []
+    assert f"**[{escape(f'{hostile} {hostile}')}](https://ci.example.org/x%29%20" in text
+    assert f", PR {escape('#' + hostile)} ({escape(URLS['javascript'])}) against " \
+           f"{code(hostile)}: {escape(hostile)} ({escape(hostile)})" in text
+    assert f"| {escape(f'{hostile}={hostile}')} | {escape(f'4.75 {hostile}')} | " \
+           f"{escape(hostile)} |" in text
+    assert f"- **{escape(hostile)}** {escape(hostile)}: {escape(hostile)}" in text
+    assert text.endswith(f"first: {escape(hostile)}.")

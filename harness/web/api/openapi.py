@@ -105,6 +105,8 @@ def _query(name: str, description: str, schema: Schema | None = None,
 
 INGEST = [{"bearer": ["ingest"]}]
 TRIAGE = [{"bearer": ["triage"]}]
+QUEUED = ("queued for judging; `ignored` lists the keys that were dropped (a dimension the "
+          "measurement's metric does not declare); a missing declared dimension is a 422")
 FORMAT = _query("format", "`json` (default) or `md` (Markdown)",
                 {"type": "string", "enum": ["json", "md"]})
 CI = _path("ci", "the CI system that ran the build, e.g. `jenkins`")
@@ -122,7 +124,7 @@ def _paths(catalog: Catalog) -> Schema:
         "/api/v1/submissions": {
             "post": _operation(
                 "Submit a build's measurements (native format)",
-                {"202": json_answer("queued for judging", ref("Accepted")),
+                {"202": json_answer(QUEUED, ref("Accepted")),
                  **_errors(400, 401, 403, 409, 413, 422, 503)},
                 tag="ingest", security=INGEST, body=ref("SubmissionIn")),
             "get": _operation(
@@ -136,7 +138,7 @@ def _paths(catalog: Catalog) -> Schema:
         "/api/v1/jobs": {
             "post": _operation(
                 "Submit an lsst.verify Job JSON document",
-                {"202": json_answer("queued for judging", ref("Accepted")),
+                {"202": json_answer(QUEUED, ref("Accepted")),
                  **_errors(400, 401, 403, 409, 413, 422, 503)},
                 tag="ingest", security=INGEST, body=ref("JobIn"), parameters=[
                     _query("branch", "the build's branch (default: meta.env.ci_refs, "
@@ -273,7 +275,7 @@ def _paths(catalog: Catalog) -> Schema:
         "/squash/job": {
             "post": _operation(
                 "Submit a Job JSON document (as /api/v1/jobs)",
-                {"202": json_answer("queued for judging", ref("SquashAccepted")),
+                {"202": json_answer(QUEUED, ref("SquashAccepted")),
                  **_errors(400, 401, 403, 413, 422, 503)},
                 tag="squash", security=[{"squash": []}], body=ref("JobIn")),
         },

@@ -46,6 +46,10 @@ STRINGS = {"type": "array", "items": STRING}
 
 ERROR = obj({"error": STRING}, {"details": {"type": "array", "items": obj(
     {"path": STRING, "message": STRING})}})
+# keys a valid submission gave that were dropped, e.g. a dimension its metric does not declare
+IGNORED = {"type": "array", "description": "keys that were dropped, each at its path; absent "
+                                           "when none were", "items": obj(
+    {"path": STRING, "message": STRING})}
 RETRY_AFTER = {"Retry-After": {"required": True, "description": "seconds to wait",
                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 ERROR_NAMES = {400: "Malformed", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
@@ -122,8 +126,9 @@ STATUSES = ["stretch", "design", "minimum", "failed", "not_measured", "no_spec"]
 
 RESPONSE_SCHEMAS: Schema = {
     "Error": ERROR,
-    "Accepted": obj({"submission": STRING, "status_url": STRING}),
-    "SquashAccepted": obj({"message": STRING, "submission": STRING, "status_url": STRING}),
+    "Accepted": obj({"submission": STRING, "status_url": STRING}, {"ignored": IGNORED}),
+    "SquashAccepted": obj({"message": STRING, "submission": STRING, "status_url": STRING},
+                          {"ignored": IGNORED}),
     "Found": obj({"submissions": {"type": "array", "items": obj(
         {"submission": STRING, "state": STRING, "status_url": STRING})}}),
     "SubmissionStatus": obj(
@@ -154,6 +159,7 @@ RESPONSE_SCHEMAS: Schema = {
          "description": STRING, "dimensions": STRINGS, "specs": {"type": "array",
                                                                   "items": SPEC}},
         {"requirements": STRINGS, "tags": STRINGS, "reference": {"type": "object"},
+         "optional_dimensions": STRINGS,  # of `dimensions`: a measurement may omit them
          "source": {"enum": ["catalog", "inline"]}, "cadence_s": NUMBER_OR_NULL,
          "detection": DETECTION}),
     "Catalog": obj(

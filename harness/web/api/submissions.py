@@ -39,7 +39,8 @@ def create() -> ResponseReturnValue:
     ctx = context()
     body = read_json()
     parsed = parse_submission(body, ctx.full_catalog(), received=utcnow(),
-                              max_measurements=ctx.settings.max_measurements)
+                              max_measurements=ctx.settings.max_measurements,
+                              auto_metrics=ctx.settings.auto_metrics)
     return accept(ctx, parsed, body), 202
 
 
@@ -58,12 +59,16 @@ def create_job() -> ResponseReturnValue:
     return accept(ctx, parsed, body), 202
 
 
-def accept(ctx: WebContext, parsed: ParsedSubmission, body: Any) -> dict[str, str]:
-    """Register new inline metrics, queue the submission; the body of the 202 answer."""
+def accept(ctx: WebContext, parsed: ParsedSubmission, body: Any) -> dict[str, Any]:
+    """Register new inline metrics, queue the submission; the body of the 202 answer, with
+    the keys that were dropped (`ignored`) when there are some."""
     ctx.registry.register(parsed.new_metrics)
     submission = enqueue(ctx, parsed.submission, document_digest(body))
     status_url = url_for("api.submissions.show", submission_id=submission.id)
-    return {"submission": submission.id, "status_url": status_url}
+    answer: dict[str, Any] = {"submission": submission.id, "status_url": status_url}
+    if parsed.ignored:
+        answer["ignored"] = [notice.to_json() for notice in parsed.ignored]
+    return answer
 
 
 @bp.get("/submissions")

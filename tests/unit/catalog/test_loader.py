@@ -109,6 +109,37 @@ def test_a_bad_cadence_and_an_unknown_key_are_named(tmp_path: Path) -> None:
     assert "ap.yaml.size.colour" in found
 
 
+def test_optional_dimensions_are_some_of_the_metrics_own(tmp_path: Path) -> None:
+    catalog = load(tmp_path, {"ap.yaml": """
+        latency: {unit: s, better: lower, dimensions: [dataset, filter],
+                  optional_dimensions: [filter]}
+        size: {unit: s, better: lower, dimensions: [dataset, filter]}
+    """})
+    latency, size = catalog.metrics["ap.latency"], catalog.metrics["ap.size"]
+    assert latency.optional_dimensions == ("filter",)
+    assert latency.required_dimensions == ("dataset",)
+    assert size.required_dimensions == ("dataset", "filter")
+    assert latency.to_json()["optional_dimensions"] == ["filter"]
+
+
+def test_an_optional_dimension_the_metric_does_not_declare_is_named(tmp_path: Path) -> None:
+    found = problems(tmp_path, {"ap.yaml": """
+        latency: {unit: s, better: lower, dimensions: [dataset], optional_dimensions: [filter]}
+        size: {unit: s, better: lower, optional_dimensions: filter}
+    """})
+    assert found["ap.yaml.latency.optional_dimensions[0]"] == (
+        "'filter' is not one of the metric's dimensions")
+    assert "ap.yaml.size.optional_dimensions" in found  # a list, not a string
+
+
+def test_the_projects_metrics_require_their_dimensions() -> None:
+    # every CI job and the demo post each metric with all it declares (ingest refuses less)
+    metrics = load_catalog(Path(__file__).parents[3] / "metrics").metrics
+    assert metrics["validate_drp.PA1"].required_dimensions == ("dataset", "filter")
+    assert metrics["pipe_tasks.runtime"].required_dimensions == ("dataset",)
+    assert not any(metric.optional_dimensions for metric in metrics.values())
+
+
 def test_a_metric_file_must_be_one_mapping(tmp_path: Path) -> None:
     found = problems(tmp_path, {"ap.yaml": "- a\n- b\n"})
     assert found == {"ap.yaml": "must be one mapping of metric name to definition"}

@@ -167,3 +167,41 @@ def test_a_job_must_be_an_object_with_measurements() -> None:
     assert problems([]) == {"": "the body must be a JSON object (a Job document)"}
     assert "measurements" in problems({**JOB, "measurements": []})
     assert problems(JOB, max_measurements=1) == {"measurements": "at most 1 measurements"}
+
+
+# --- dimensions from meta: a declared one must be there (unless optional), others dropped
+
+
+def test_a_missing_declared_dimension_names_where_a_job_gives_it() -> None:
+    data = copy.deepcopy(JOB)
+    del data["meta"]["filter_name"]
+    data["measurements"].append(copy.deepcopy(data["measurements"][0]))  # once, not twice
+    with pytest.raises(InvalidInput) as caught:
+        parse(data)
+    assert [problem.to_json() for problem in caught.value.problems] == [{
+        "path": "meta.filter",
+        "message": "validate_drp.PA1 declares dimension 'filter'; give it (as 'filter' or "
+                   "'filter_name' or 'band' in `meta` or `meta.env`)"}]
+
+
+def test_a_value_unfit_for_a_tag_is_named_once_not_as_missing_too() -> None:
+    assert set(problems(job(filter_name="r|i"))) == {"meta.filter_name"}
+
+
+def test_a_dimension_in_meta_that_the_metric_does_not_declare_is_dropped_with_a_notice(
+) -> None:
+    parsed = parse(JOB)
+    assert parsed.submission.measurements[1].dimensions == {"dataset": "hsc_rc2"}
+    assert [notice.to_json() for notice in parsed.ignored] == [{
+        "path": "meta.filter_name",
+        "message": "pipe_tasks.runtime does not declare dimension 'filter'; dropped"}]
+
+
+def test_a_metric_the_job_registers_requires_none_of_its_dimensions() -> None:
+    data = copy.deepcopy(JOB)
+    del data["meta"]["filter_name"]
+    data["measurements"] = [{"metric": "ap_verify.latency", "value": 1.0, "unit": "min"}]
+    data["metrics"] = [{"name": "ap_verify.latency", "unit": "min", "better": "lower"}]
+    parsed = parse(data, register=True)
+    assert parsed.submission.measurements[0].dimensions == {"dataset": "hsc_rc2"}
+    assert parsed.ignored == ()

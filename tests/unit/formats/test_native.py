@@ -4,6 +4,7 @@ name the field (harness.formats.native)."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from harness.catalog.definitions import metric_from_json, same_definition
 from harness.errors import InvalidInput, MetricConflict
+from harness.formats.common import MAX_IGNORED
 from harness.formats.native import ParsedSubmission, parse_submission
 from harness.model import PullRequest
 
@@ -186,11 +188,69 @@ def test_a_unit_that_does_not_convert_is_named_at_the_unit() -> None:
 
 
 def test_undeclared_and_foreign_dimensions_are_named() -> None:
-    found = problems(body(dimensions={"dataset": "hsc", "colour": "red"},
+    found = problems(body(dimensions={"dataset": "hsc", "filter": "r", "colour": "red"},
                           measurements__1__dimensions={"filter": "r"}))
     assert set(found) == {"dimensions.colour", "measurements[1].dimensions.filter"}
     assert "not a dimension of pipe_tasks.runtime (declared: dataset)" in \
         found["measurements[1].dimensions.filter"]
+
+
+# --- dimensions: a declared one must be given (unless optional), an undeclared one is dropped
+
+
+def test_a_missing_declared_dimension_is_named_at_its_measurement() -> None:
+    how = "in the submission's or the measurement's `dimensions`; harness post: --dimension"
+    found = problems(body(dimensions={"dataset": "hsc_rc2"}))
+    assert found == {"measurements[0].dimensions": (  # it has no `dimensions` of its own
+        f"validate_drp.PA1 declares dimension 'filter'; give it ({how} filter=…)")}
+    found = problems(body(dimensions={"dataset": "hsc_rc2"},
+                          measurements__0__dimensions={"dataset": "dc2"}))
+    assert found == {"measurements[0].dimensions.filter": (
+        f"validate_drp.PA1 declares dimension 'filter'; give it ({how} filter=…)")}
+    with pytest.raises(InvalidInput) as caught:
+        parse(body(dimensions=_DELETE))
+    assert [(p.path, p.message.split(";")[0]) for p in caught.value.problems] == [
+        ("measurements[0].dimensions", "validate_drp.PA1 declares dimension 'dataset'"),
+        ("measurements[0].dimensions", "validate_drp.PA1 declares dimension 'filter'"),
+        ("measurements[1].dimensions", "pipe_tasks.runtime declares dimension 'dataset'")]
+
+
+def test_a_declared_dimension_may_come_from_the_measurement() -> None:
+    data = body(dimensions={"dataset": "hsc_rc2"}, measurements__0__dimensions={"filter": "g"})
+    parsed = parse(data)
+    assert parsed.submission.measurements[0].dimensions == {"dataset": "hsc_rc2", "filter": "g"}
+    assert parsed.ignored == ()
+
+
+def test_an_optional_dimension_may_be_omitted() -> None:
+    per_dataset = replace(PA1, optional_dimensions=("filter",))
+    catalog = replace(CATALOG, metrics={**CATALOG.metrics, PA1.name: per_dataset})
+    parsed = parse_submission(body(dimensions={"dataset": "hsc_rc2"}), catalog,
+                              received=RECEIVED)
+    assert parsed.submission.measurements[0].dimensions == {"dataset": "hsc_rc2"}
+
+
+def test_an_inline_metric_requires_none_of_its_dimensions() -> None:
+    data = body(metrics=[{"name": "ap_verify.latency", "unit": "s", "better": "lower"}],
+                dimensions={"dataset": "hsc_rc2", "filter": "r"},
+                measurements=[{"metric": "ap_verify.latency", "value": 1.0}])
+    assert parse(data).submission.measurements[0].dimensions == {"dataset": "hsc_rc2",
+                                                                 "filter": "r"}
+
+
+def test_a_submission_dimension_the_metric_does_not_declare_is_dropped_with_a_notice() -> None:
+    parsed = parse(BODY)
+    assert parsed.submission.measurements[1].dimensions == {"dataset": "hsc_rc2"}
+    assert [notice.to_json() for notice in parsed.ignored] == [{
+        "path": "measurements[1].dimensions.filter",
+        "message": "pipe_tasks.runtime does not declare dimension 'filter'; dropped"}]
+
+
+def test_the_notices_are_capped() -> None:
+    runtime = {"metric": "pipe_tasks.runtime", "value": 1.0}
+    ignored = parse(body(measurements=[runtime] * (MAX_IGNORED + 5))).ignored
+    assert len(ignored) == MAX_IGNORED + 1
+    assert ignored[-1].to_json() == {"path": "", "message": "and 5 more dropped keys not listed"}
 
 
 def test_every_problem_is_reported_at_once() -> None:

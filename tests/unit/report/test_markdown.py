@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from harness.catalog import Requirement
+from harness.markdown import code, escape
 from harness.report.markdown import percent, quantity, render_markdown, step_text
 from harness.report.model import BuildRef, Observation, Step, build_report
+from harness.testing.hostile import STRINGS, URLS, markdown_problems
 
 from ..examples import CATALOG, PA1
 
@@ -55,3 +62,22 @@ def test_a_report_with_nothing_to_compare_says_so() -> None:
     assert "- no builds" in text
     assert "No earlier results on this branch to compare with." in text
     assert "## Cells\n" in text and "<details>" not in text
+
+
+@pytest.mark.parametrize("hostile", list(STRINGS.values()), ids=list(STRINGS))
+def test_every_submitted_string_is_shown_escaped(hostile: str) -> None:
+    build = {"ci": hostile, "id": hostile, "branch": hostile, "time": hostile,
+             "commit": hostile, "datasets": [hostile], "expired": {"message": "expired"}}
+    ref = BuildRef(hostile, hostile, hostile, "2026-11-20T03:00:00Z")
+    judged = Observation(PA1.name, {"dataset": hostile, "filter": hostile}, 6.0, hostile, ref)
+    requirement = Requirement("LPM-17-PA1", hostile, url=URLS["javascript"])
+    catalog = replace(CATALOG, requirements={"LPM-17-PA1": requirement})
+    report = build_report(catalog, [judged], title=hostile, scope={}, builds=[build],
+                          previous=[judged], previous_builds=[build])
+    text = render_markdown(report, "https://h.example")
+    assert markdown_problems(text) == []
+    assert f"# {escape(hostile)}\n" in text
+    assert f"datasets: {escape(hostile)} — expired\n" in text
+    assert f"dataset={escape(hostile)}, filter={escape(hostile)}" in text
+    assert f"| LPM-17-PA1 ({escape(URLS['javascript'])}) | {escape(hostile)} |" in text
+    assert f", commit {code(hostile)};" in text
