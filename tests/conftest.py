@@ -21,6 +21,8 @@ from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
 from workers.leases import PREFIX as LEASE_PREFIX
 
+collect_ignore = ["data"]  # the benchmark sources the tools ran (tests/data/benchmarks)
+
 INGEST_SECRET = "ingest-secret-0123456789"
 TRIAGE_SECRET = "triage-secret-0123456789"
 ADMIN_SECRET = "admin-secret-01234567890"

@@ -30,10 +30,23 @@ class RequirementDoc(_Doc):
     url: str = ""
 
 
+class PatternSpecDoc(_Doc):
+    level: Literal["minimum", "design", "stretch"]
+    operator: Literal["<", "<=", ">", ">=", "==", "!="]
+    threshold: float = Field(allow_inf_nan=False)  # in the unit of the metric it matches
+
+
+class PatternDoc(_Doc):
+    tags: list[str] = []
+    detection: Any = None  # as a metric's `detection:` (harness.catalog.detection)
+    specs: list[PatternSpecDoc] = []
+
+
 class SettingsDoc(_Doc):
     default_branch: str = "main"
     dimensions: dict[str, DimensionDoc] = {}
     requirements: dict[str, RequirementDoc] = {}
+    registered: dict[str, PatternDoc] = {}  # name glob → what metrics registered on use get
 
 
 class MetricDoc(_Doc):

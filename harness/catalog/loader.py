@@ -3,6 +3,7 @@ key."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ from harness.catalog.model import (
     Catalog,
     DetectionSettings,
     Dimension,
+    Pattern,
     Requirement,
 )
 from harness.errors import CatalogError, Problem
 
 _UNSET = object()  # a metric without a `detection:` key
+GLOB = re.compile(r"[A-Za-z0-9_.*?\[\]!-]+")  # a name glob of `registered:`
 
 
 def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> list[Any]:
@@ -49,6 +52,7 @@ def load_catalog(directory: Path) -> Catalog:
     metric_docs, detections = _load_metric_docs(directory, problems)
     spec_docs = _load_spec_docs(directory, problems)
     metrics = build_metrics(metric_docs, spec_docs, settings, problems, detections)
+    patterns = _patterns(settings, problems)
     if not metric_docs and not problems:
         problems.append(Problem(str(directory), "holds no metric files (<package>.yaml)"))
     if problems:
@@ -64,7 +68,28 @@ def load_catalog(directory: Path) -> Catalog:
             for rid, doc in settings.requirements.items()
         },
         default_branch=settings.default_branch,
+        patterns=patterns,
     )
+
+
+def _patterns(settings: SettingsDoc, problems: list[Problem]) -> tuple[Pattern, ...]:
+    """The `registered:` globs of the settings file as patterns, in the file's order."""
+    patterns = []
+    for glob, doc in settings.registered.items():
+        where = f"{SETTINGS_FILE}.registered.{glob}"
+        if not GLOB.fullmatch(glob):
+            problems.append(Problem(where, "must be a metric name glob, e.g. go_test.*"))
+            continue
+        detection = None
+        if doc.detection is not None:
+            try:
+                detection = parse_detection(doc.detection, "", f"{where}.detection")
+            except CatalogError as error:
+                problems.extend(error.problems)
+                continue
+        patterns.append(Pattern(glob, tuple(doc.tags), detection, tuple(
+            (spec.level, spec.operator, spec.threshold) for spec in doc.specs)))
+    return tuple(patterns)
 
 
 def _load_settings(directory: Path, problems: list[Problem]) -> SettingsDoc:

@@ -6,6 +6,7 @@ import operator as op
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # numpy: the catalog loads without it
@@ -156,6 +157,29 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """What the catalog gives the metrics registered on first use (adapters, `--metric`)
+    whose name matches a glob: tags, detection settings, specs (in the metric's unit)."""
+
+    glob: str
+    tags: tuple[str, ...] = ()
+    detection: DetectionSettings | None = None
+    specs: tuple[tuple[str, str, float], ...] = ()  # (level, operator, threshold)
+
+    def matches(self, metric: Metric) -> bool:
+        """Whether this pattern applies to a metric: registered on use, its name matching."""
+        return metric.source == "inline" and fnmatchcase(metric.name, self.glob)
+
+    def applied(self, metric: Metric) -> Metric:
+        """The metric with this pattern's tags, detection settings and specs."""
+        specs = tuple(Spec(f"{metric.name}.{level}", metric.name, level, operator, threshold)
+                      for level, operator, threshold in self.specs)
+        return replace(metric, tags=tuple(dict.fromkeys((*metric.tags, *self.tags))),
+                       detection=self.detection or metric.detection,
+                       specs=(*metric.specs, *specs))
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Every known metric, with the catalog's dimensions and requirements."""
 
@@ -163,6 +187,7 @@ class Catalog:
     dimensions: Mapping[str, Dimension] = field(default_factory=dict)
     requirements: Mapping[str, Requirement] = field(default_factory=dict)
     default_branch: str = "main"
+    patterns: tuple[Pattern, ...] = ()  # for metrics registered on first use, first match
 
     def get(self, name: str) -> Metric | None:
         """The metric of that name, or None."""
@@ -183,10 +208,17 @@ class Catalog:
         }
 
     def with_metrics(self, extra: Iterable[Metric]) -> Catalog:
-        """This catalog plus metrics registered inline (the catalog's own win)."""
-        merged = {metric.name: metric for metric in extra}
+        """This catalog plus metrics registered inline (the catalog's own win), each with
+        what the first pattern matching it gives."""
+        merged = {metric.name: self._patterned(metric) for metric in extra}
         merged.update(self.metrics)
         return replace(self, metrics=merged)
+
+    def _patterned(self, metric: Metric) -> Metric:
+        for pattern in self.patterns:
+            if pattern.matches(metric):
+                return pattern.applied(metric)
+        return metric
 
 
 CADENCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")

@@ -202,11 +202,21 @@ def test_inline_metric_is_registered_and_kept(client: Any, system: InfluxStore) 
 
 
 def test_inline_metric_cannot_redefine_the_catalog(client: Any, system: InfluxStore) -> None:
-    body = submission(metrics=[{"name": "validate_drp.PA1", "unit": "mag", "better": "lower"}])
+    body = submission(metrics=[{"name": "validate_drp.PA1", "unit": "mag", "better": "higher"}])
     response = post(client, body)
     assert response.status_code == 409
     assert response.json["details"][0]["path"] == "metrics[0].name"
+    assert "better is 'lower' there" in response.json["details"][0]["message"]
     assert system.count() == 0
+
+
+def test_an_inline_definition_agreeing_with_the_catalog_is_the_catalogs_metric(
+        client: Any, system: InfluxStore) -> None:
+    body = submission(metrics=[{"name": "validate_drp.PA1", "unit": "mag", "better": "lower"}])
+    status = wait_done(client, post(client, body).json["status_url"])
+    pa1 = next(r for r in status["results"] if r["metric"] == "validate_drp.PA1")
+    assert pa1["unit"] == "mmag" and pa1["spec"]  # the catalog's unit and specs judged it
+    assert client.get("/api/v1/metrics/validate_drp.PA1").json["source"] == "catalog"
 
 
 @pytest.mark.parametrize(
