@@ -18,12 +18,14 @@ from dashboards.page import embed, page
 from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
 from harness.alerting.alerts import Alert, series_key
 from harness.alerting.log import AlertLog
+from harness.alerting.summaries import find_summary
 from harness.catalog import Catalog, Metric
 from harness.changes import package_changes
 from harness.detection.verdicts import margin_to
 from harness.errors import InvalidInput, NotFound, Problem
 from harness.links import (
     alert_url,
+    api_summary_url,
     blob_url,
     build_url,
     metric_url,
@@ -198,6 +200,18 @@ def alert(alert_id: str) -> ResponseReturnValue:
                                (found.kind + " " + found.id[:8], None)],
                 alert=found, plot=embed(plot), series_link=series_link, expired=expired,
                 build_link=build_url(found.build_ci, found.build_id))
+
+
+@bp.get("/alert-summaries/<summary_id>")
+def alert_summary(summary_id: str) -> ResponseReturnValue:
+    """The alerts of one cause (an alert summary), with the build where it began."""
+    found = find_summary(AlertLog(context().store).find(), summary_id)
+    if found is None:
+        raise NotFound(f"no alert summary {summary_id!r}")
+    return page("alert_summary.html", [("Overview", "/dash/"), ("Alerts", "/dash/alerts"),
+                                       (f"summary {found.id[:8]}", None)],
+                summary=found, build_link=build_url(found.cause.ci, found.cause.build_id),
+                api_link=api_summary_url(found.id))
 
 
 @bp.get("/blobs/<blob_id>")

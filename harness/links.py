@@ -25,6 +25,16 @@ def alert_url(alert_id: str) -> str:
     return f"/dash/alerts/{quote(alert_id, safe='')}"
 
 
+def alerts_url(state: str | None = None) -> str:
+    """The list of alerts (in one state)."""
+    return "/dash/alerts" + (f"?{urlencode({'state': state})}" if state else "")
+
+
+def summary_url(summary_id: str) -> str:
+    """The view of one alert summary (the alerts of one cause)."""
+    return f"/dash/alert-summaries/{quote(summary_id, safe='')}"
+
+
 def blob_url(blob_id: str, metric: str, dimensions: Mapping[str, str],
              build: tuple[str, str] | None = None, template: str | None = None) -> str:
     """The drill-down of one blob, knowing the metric and build it belongs to."""
@@ -60,6 +70,7 @@ API = "/api/v1"
 SUBMISSIONS = f"{API}/submissions"
 JOBS = f"{API}/jobs"
 ALERTS = f"{API}/alerts"
+ALERT_SUMMARIES = f"{API}/alert-summaries"
 METRICS = f"{API}/metrics"
 REPORT = f"{API}/report"
 
@@ -77,3 +88,8 @@ def api_alert_url(alert_id: str) -> str:
 def api_report_url(ci: str, build_id: str) -> str:
     """The API URL of one build's verification report."""
     return f"{REPORT}/{quote(ci, safe='')}/{quote(build_id, safe='')}"
+
+
+def api_summary_url(summary_id: str) -> str:
+    """The API URL of one alert summary."""
+    return f"{ALERT_SUMMARIES}/{quote(summary_id, safe='')}"

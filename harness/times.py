@@ -75,3 +75,22 @@ def time_literal(moment: datetime) -> str:
     """A time as an InfluxQL time parameter: RFC 3339 in UTC, clamped to what InfluxDB can
     represent; naive means UTC."""
     return rfc3339(nanoseconds(clamp(moment)))
+
+
+DURATION_UNITS = ((86_400, "day"), (3600, "h"), (60, "min"), (1, "s"))
+
+
+def duration_text(span: timedelta) -> str:
+    """A duration as people write it: its days, hours, minutes and seconds, largest first,
+    zero parts left out ("1 day 12 h", "2 days", "1 h 30 min", "45 s"); under a second,
+    as a fraction ("0.5 s"). Rounded to the second."""
+    seconds = span.total_seconds()
+    if abs(seconds) < 1:
+        return f"{seconds:g} s"
+    left, parts = round(abs(seconds)), []
+    for size, name in DURATION_UNITS:
+        count, left = divmod(left, size)
+        if count:
+            plural = "s" if name == "day" and count != 1 else ""
+            parts.append(f"{count} {name}{plural}")
+    return ("-" if seconds < 0 else "") + " ".join(parts)

@@ -35,6 +35,7 @@ RETRY_BACKOFF_MAX_S = 8
 LATE_ALERT_GRACE_S = 20
 NOTIFY_ALERT = "workers.notify.notify_alert"
 NOTIFY_GROUP = "workers.notify.notify_group"
+NOTIFY_TRIAGE = "workers.notify.notify_triage"
 # Retention tiers: the nightly delete of expired points (harness.storage.retention).
 EXPIRE_BRANCH_POINTS = "workers.maintenance.expire_branch_points"
 

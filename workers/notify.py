@@ -9,11 +9,11 @@ from typing import Any
 from celery import Task, shared_task
 
 from harness.alerting.alerts import Alert
-from harness.alerting.delivery import notify_group_once, notify_once
+from harness.alerting.delivery import notify_group_once, notify_once, notify_triage_once
 from harness.alerting.log import AlertLog
 from harness.alerting.slack import SlackUnavailable
 from harness.errors import ServiceUnavailable
-from workers import NOTIFY_ALERT, NOTIFY_GROUP, retry_later
+from workers import NOTIFY_ALERT, NOTIFY_GROUP, NOTIFY_TRIAGE, retry_later
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,17 @@ def notify_group(self: Task, alerts: list[dict[str, Any]], only_open: bool = Fal
     outcome = _deliver(self, alerts, lambda kwargs: notify_group_once(
         [Alert.from_json(alert) for alert in alerts], **kwargs))
     log.info("group of %d alerts: %s", len(alerts), outcome)
+    return outcome
+
+
+@shared_task(name=NOTIFY_TRIAGE, **TASK_OPTIONS)
+def notify_triage(self: Task, alerts: list[dict[str, Any]], event: str,
+                  summary_id: str | None = None) -> str:
+    """Post one follow-up for a triage step taken on several alerts at once (a summary's,
+    or a hand-picked set), once; the alerts told of this step before are left out."""
+    outcome = _deliver(self, alerts, lambda kwargs: notify_triage_once(
+        [Alert.from_json(alert) for alert in alerts], event, summary_id, **kwargs))
+    log.info("%s of %d alerts (summary %s): %s", event, len(alerts), summary_id, outcome)
     return outcome
 
 

@@ -11,7 +11,8 @@ from typing import Any, Literal
 import redis
 
 from harness.alerting.alerts import Alert
-from harness.alerting.slack import EVENTS, deliver, group_message, message_for
+from harness.alerting.slack import EVENTS, FOLLOW_UPS, deliver, group_message, message_for
+from harness.alerting.triage_messages import triage_message
 from harness.errors import BrokerUnavailable, ServiceUnavailable
 from harness.storage.redis_errors import redis_errors
 
@@ -76,20 +77,60 @@ def notify_group_once(
         return "disabled"
     # alerts announced before (alone, or in a group of another build's judgement) are left
     # out, so that judging a series again never announces an alert twice
-    sent = _redis(client.mget, [notified_key(alert.id, "opened") for alert in alerts])
-    alerts = [alert for alert, state in zip(alerts, sent, strict=True) if state != SENT]
-    if not alerts:
+    return _once_for_untold(alerts, "opened", "group",
+                            lambda untold: group_message(untold, public_url), client=client,
+                            webhook_url=webhook_url, record=record, send=send,
+                            lock_seconds=lock_seconds)
+
+
+def notify_triage_once(
+    alerts: Sequence[Alert],
+    event: str,
+    summary_id: str | None,
+    *,
+    client: redis.Redis,
+    webhook_url: str | None,
+    public_url: str,
+    record: Record | None = None,
+    send: Send = deliver,
+    lock_seconds: int = LOCK_SECONDS,
+) -> Outcome:
+    """Post one follow-up for a triage step taken on several alerts (a summary's, or a
+    hand-picked set) unless it was already posted. Each alert's own key for the event says
+    it was told, as for a single follow-up: an alert told before (alone or in another such
+    message) is left out, and is never told again alone."""
+    if event not in FOLLOW_UPS:
+        raise ValueError(f"unknown follow-up event {event!r} (known: {', '.join(FOLLOW_UPS)})")
+    if not webhook_url or not alerts:
+        return "disabled"
+    scope = f"summary-{summary_id}" if summary_id else "set"
+    return _once_for_untold(
+        alerts, event, scope, lambda untold: triage_message(untold, event, public_url,
+                                                            summary_id),
+        client=client, webhook_url=webhook_url, record=record, send=send,
+        lock_seconds=lock_seconds)
+
+
+def _once_for_untold(alerts: Sequence[Alert], event: str, scope: str,
+                     message: Callable[[list[Alert]], dict[str, Any]], *,
+                     client: redis.Redis, webhook_url: str, record: Record | None,
+                     send: Send, lock_seconds: int) -> Outcome:
+    """Post one message for the alerts not yet told of `event` (once, keyed by `scope` and
+    their ids), then mark each of them told."""
+    sent = _redis(client.mget, [notified_key(alert.id, event) for alert in alerts])
+    untold = [alert for alert, state in zip(alerts, sent, strict=True) if state != SENT]
+    if not untold:
         return "already sent"
-    ids = sorted(alert.id for alert in alerts)
-    group = hashlib.sha256(",".join(ids).encode()).hexdigest()[:20]
-    outcome = send_once(notified_key(f"group-{group}", "opened"),
-                        group_message(alerts, public_url), client=client,
-                        webhook_url=webhook_url, send=send, lock_seconds=lock_seconds)
+    ids = sorted(alert.id for alert in untold)
+    digest = hashlib.sha256(",".join(ids).encode()).hexdigest()[:20]
+    outcome = send_once(notified_key(f"{scope}-{digest}", event), message(untold),
+                        client=client, webhook_url=webhook_url, send=send,
+                        lock_seconds=lock_seconds)
     if outcome == "sent":
-        _redis(client.mset, {notified_key(alert_id, "opened"): SENT for alert_id in ids})
+        _redis(client.mset, {notified_key(alert_id, event): SENT for alert_id in ids})
         if record is not None:
             for alert_id in ids:
-                _record(record, alert_id, "opened")
+                _record(record, alert_id, event)
     return outcome
 
 

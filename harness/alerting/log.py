@@ -78,6 +78,16 @@ class AlertLog:
         self.record(alert_id, event, actor, note, metric=alert.metric)
         return self.get(alert_id)
 
+    def transition_many(self, alerts: Sequence[Alert], event: str, actor: str, note: str = "",
+                        when: datetime | None = None) -> tuple[list[Alert], list[Alert]]:
+        """Move each of these alerts (as read) whose state allows it to a new state, in one
+        write: (the alerts moved, the alerts left alone). Should an alert have changed since
+        it was read, its log stays sound: an event its state does not allow changes nothing."""
+        moved = [alert for alert in alerts if alert.state in TRANSITIONS[event]]
+        moment = when or utcnow()
+        self.store.write(event_point(alert, event, actor, note, moment) for alert in moved)
+        return moved, [alert for alert in alerts if alert.state not in TRANSITIONS[event]]
+
     def get(self, alert_id: str) -> Alert:
         """One alert with its history; NotFound if there is none."""
         found = self._alerts("WHERE alert = $alert", {"alert": alert_id})
@@ -85,10 +95,21 @@ class AlertLog:
             raise NotFound(f"no alert {alert_id!r}")
         return found[0]
 
+    def get_many(self, alert_ids: Sequence[str]) -> dict[str, Alert]:
+        """Alert id → the alert with its history, for those of these ids that exist (one
+        query)."""
+        if not alert_ids:
+            return {}
+        ids = {f"a{index}": alert for index, alert in enumerate(dict.fromkeys(alert_ids))}
+        found = self._alerts("WHERE " + " OR ".join(f"alert = ${key}" for key in ids), ids)
+        return {alert.id: alert for alert in found}
+
     def find(self, state: str | None = None, metric: str | None = None,
              kind: str | None = None, build: tuple[str, str] | None = None,
-             metrics: Sequence[str] | None = None) -> list[Alert]:
-        """Alerts, newest build first, filtered by state, metric(s), kind or build."""
+             metrics: Sequence[str] | None = None, severity: str | None = None,
+             branch: str | None = None) -> list[Alert]:
+        """Alerts, newest build first, filtered by state, metric(s), kind, build, severity
+        or branch (each exactly; None: any)."""
         names = sorted(set(metrics or ())) if metric is None else [metric]
         if metric is None and metrics is not None and not names:
             return []
@@ -99,6 +120,8 @@ class AlertLog:
             alert for alert in alerts
             if (state is None or alert.state == state) and (kind is None or alert.kind == kind)
             and (build is None or (alert.build_ci, alert.build_id) == build)
+            and (severity is None or alert.severity == severity)
+            and (branch is None or alert.branch == branch)
         ]
 
     def states(self, alert_ids: Sequence[str]) -> dict[str, str]:

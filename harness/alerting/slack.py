@@ -98,10 +98,7 @@ def headline(alert: Alert) -> str:
     emoji, title = KIND_TITLES.get(alert.kind, (":bell:", alert.kind.title()))
     where = f"on {alert.branch} in {alert.build_ci} {alert.build_id}"
     if alert.kind == "spec":
-        spec = (alert.spec or "spec").removeprefix(f"{alert.metric}.")
-        limit = f" (limit {_quantity(alert.threshold, alert.unit)})" \
-            if alert.threshold is not None else ""
-        amount = f"{_quantity(alert.value, alert.unit)} misses {spec}{limit}"
+        amount = _spec_crossed(alert)
     elif alert.kind == "missing":
         amount = "no measurement"
     else:
@@ -292,6 +289,18 @@ def _movement(alert: Alert) -> str:
     if alert.relative_change is not None:
         text += f" ({_percent(alert.relative_change)})"
     return text
+
+
+def _spec_crossed(alert: Alert) -> str:
+    """What a spec alert's value did to its spec: a critical one fails it; a warning one
+    meets it, and it is the minimum spec (harness.detection.rules.spec_alert)."""
+    spec = (alert.spec or "spec").removeprefix(f"{alert.metric}.")
+    limit = f" (limit {_quantity(alert.threshold, alert.unit)})" \
+        if alert.threshold is not None else ""
+    value = _quantity(alert.value, alert.unit)
+    if alert.severity == "critical":
+        return f"{value} misses {spec}{limit}"
+    return f"{value} meets only {spec}{limit}, not design"
 
 
 def _series_name(alert: Alert) -> str:

@@ -228,16 +228,16 @@ def _finding_row(finding: Finding, root: str) -> str:
     name = link(finding.metric,
                 root and root + links.metric_url(finding.metric, dimensions, finding.branch))
     shown = ", ".join(f"{key}={value}" for key, value in sorted(dimensions.items()))
-    unit = escape(finding.unit)
+    unit = f" {escape(finding.unit)}" if finding.unit else ""  # none: no double space
     excursion = finding.excursion
     change = _number(excursion.get("change"), "+.4g")
     relative = excursion.get("relative_change")
     size = f"**{relative:+.1%}**" if _is_number(relative) else ""
-    size = f"{size} ({change} {unit})".strip() if change else size
+    size = f"{size} ({change}{unit})".strip() if change else size
     baseline = _number(excursion.get("baseline"), ".4g")
     against = f"base {code(finding.branch)}" if excursion.get("test") == "base" else "history"
-    return (f"| {name} | {escape(shown) or NONE} | {_number(finding.value, 'g')} {unit} | "
-            f"{size or NONE} | {baseline} {unit} ({against}) |")
+    return (f"| {name} | {escape(shown) or NONE} | {_number(finding.value, 'g')}{unit} | "
+            f"{size or NONE} | {baseline}{unit} ({against}) |")
 
 
 def _build_line(status: Mapping[str, Any], root: str) -> str:

@@ -134,12 +134,19 @@ def excursion_reason(name: str, unit: str, value: float, excursion: Excursion,
 
 
 def spec_reason(name: str, unit: str, value: float, verdict: str, spec: Spec | None) -> str:
-    """A sentence naming the spec that is missed."""
-    suffix = f" {unit}" if unit else ""
+    """A sentence naming the spec that is crossed: the one failed (`verdict` "fail": the
+    minimum spec, or the lowest level the metric has), or the minimum spec that is all a
+    value meets (`verdict` "minimum")."""
     if spec is None:
         return f"{name} is at {verdict}"
-    target = f"{spec.operator} {spec.threshold:.4g}{suffix}"
+    target = f"{spec.operator} {_quantity(spec.threshold, unit)}"
+    measured = f"{name} = {_quantity(value, unit)}"
     if verdict == "fail":
-        return f"{name} = {value:.4g}{suffix} fails the minimum spec ({target}, {spec.name})"
-    return (f"{name} = {value:.4g}{suffix} meets only the minimum spec ({target}, "
-            f"{spec.name}), not design")
+        which = "the minimum spec" if spec.level == "minimum" else f"its {spec.level} spec"
+        return f"{measured} fails {which} ({target}, {spec.name})"
+    return f"{measured} meets only the minimum spec ({target}, {spec.name}), not design"
+
+
+def _quantity(number: float, unit: str) -> str:
+    """A number to 4 significant digits, with its unit when it has one."""
+    return f"{number:.4g} {unit}" if unit else f"{number:.4g}"

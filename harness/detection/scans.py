@@ -12,7 +12,7 @@ from harness.alerting.log import AlertLog
 from harness.catalog import Catalog, Metric
 from harness.detection.changepoints import change_points
 from harness.storage.influx import RESULTS, InfluxStore, dimensions_of
-from harness.times import point_time
+from harness.times import duration_text, point_time
 
 NEAR_EXCURSION_BUILDS = 3
 
@@ -50,7 +50,8 @@ def find_missing(store: InfluxStore, catalog: Catalog, now: datetime) -> list[Al
                 branch=branch, build_ci=last["ci"], build_id=last["build_id"],
                 time=point_time(last["time"]), unit=metric.unit,
                 reason=(f"no value of {metric.name} on {branch} for more than "
-                        f"{cadence}: last at {before:%Y-%m-%d %H:%M} UTC, {until}"),
+                        f"{duration_text(cadence)}: last at {before:%Y-%m-%d %H:%M} UTC, "
+                        f"{until}"),
             ))
     return alerts
 
@@ -84,6 +85,7 @@ def _change_alert(metric: Metric, dimensions: Mapping[str, str], branch: str,
     build_key = f"{start['ci']}/{start['build_id']}"
     relative = change.relative_change
     share = f" ({relative:+.1%})" if isinstance(relative, float) else ""
+    suffix = f" {metric.unit}" if metric.unit else ""
     return Alert(
         id=alert_id(metric.name, dimensions, branch, build_key, "changepoint"),
         kind="changepoint",
@@ -93,8 +95,8 @@ def _change_alert(metric: Metric, dimensions: Mapping[str, str], branch: str,
         unit=metric.unit, value=change.after, baseline=change.before, change=change.change,
         relative_change=relative, started_build=start["build_id"],
         started_time=point_time(start["time"]),
-        reason=(f"{metric.name} shifted from {change.before:.4g} to {change.after:.4g} "
-                f"{metric.unit}{share} starting with build {start['build_id']} "
+        reason=(f"{metric.name} shifted from {change.before:.4g} to {change.after:.4g}"
+                f"{suffix}{share} starting with build {start['build_id']} "
                 f"({change.direction})"),
     )
 

@@ -51,8 +51,9 @@ KINDS = {
                            reason="5.8 marcsec is 4.0 MAD below the median"),
     "spec": replace(REGRESSION, kind="spec", severity="warning", metric="validate_drp.PA1",
                     unit="mmag", value=5.4, baseline=None, change=None, relative_change=None,
-                    spec="validate_drp.PA1.design", threshold=5.0,
-                    reason="5.4 mmag fails the design spec (<= 5.0 mmag)"),
+                    spec="validate_drp.PA1.minimum", threshold=8.0,
+                    reason="validate_drp.PA1 = 5.4 mmag meets only the minimum spec "
+                           "(<= 8 mmag, validate_drp.PA1.minimum), not design"),
     "missing": replace(REGRESSION, kind="missing", severity="warning", value=None,
                        baseline=None, change=None, relative_change=None, pull_request=None,
                        changes=(), reason="no measurement on main since 2026-06-18"),
@@ -129,7 +130,11 @@ def test_every_kind_is_valid_block_kit_with_its_own_headline(kind: str) -> None:
 def test_headlines_of_the_other_kinds() -> None:
     assert headline(KINDS["improvement"]).startswith(":large_green_circle: Improvement: ")
     assert "-1.2 marcsec (-17 %)" in headline(KINDS["improvement"])
-    assert "5.4 mmag misses design (limit 5 mmag) on main" in headline(KINDS["spec"])
+    # a warning spec alert meets its (minimum) spec, and no better one
+    assert "5.4 mmag meets only minimum (limit 8 mmag), not design on main" in headline(
+        KINDS["spec"])
+    failed = replace(KINDS["spec"], severity="critical", value=9.5)
+    assert "9.5 mmag misses minimum (limit 8 mmag) on main" in headline(failed)
     assert "no measurement on main" in headline(KINDS["missing"])
     assert headline(KINDS["changepoint"]).endswith(
         "+0.8 marcsec (+11 %) on main since jenkins nightly-2026-06-12")

@@ -66,10 +66,12 @@ def world(client: Any, system: InfluxStore, redis_client: redis.Redis) -> dict[s
     status = wait_done(client, client.post("/api/v1/submissions", json=failing_build(),
                                            headers=bearer()).json["status_url"])
     [alert] = client.get("/api/v1/alerts?kind=spec").json["alerts"]
+    [summary] = client.get("/api/v1/alert-summaries?kind=spec").json["summaries"]
     [blob] = next(r["blobs"] for r in status["results"] if r["metric"] == "pipe_tasks.runtime")
     settle(redis_client)
     return {
-        "alert_id": alert["id"], "action": "acknowledge", "name": "missing",
+        "alert_id": alert["id"], "summary_id": summary["id"], "action": "acknowledge",
+        "name": "missing",
         "ci": "github-actions", "build_id": "auth-1", "metric_name": "dm_latency.OTT1",
         "blob_id": blob, "submission_id": status["submission"],
         "filename": "dash.css",

@@ -120,14 +120,16 @@ def existing_resources(client: Any) -> Known:
         status = wait_done(client, answer.json["status_url"])
         assert status["state"] == "done", status
     [alert] = status["alerts"]
+    [summary] = client.get("/api/v1/alert-summaries").json["summaries"]
     blob = next(blob for result in status["results"] for blob in result["blobs"])
     return Known(
         path={"ci": "github-actions", "build_id": "9188", "metric_name": "validate_drp.PA1",
               "submission_id": answer.json["submission"], "alert_id": alert["id"],
-              "blob_id": blob},
+              "summary_id": summary["id"], "blob_id": blob},
         queries={"GET /api/v1/submissions": {"digest": document_digest(second)},
                  "GET /api/v1/report": {"branch": "main"},
-                 "GET /api/v1/alerts": {"metric": "validate_drp.PA1"}},
+                 "GET /api/v1/alerts": {"metric": "validate_drp.PA1"},
+                 "GET /api/v1/alert-summaries": {"metric": "validate_drp.PA1"}},
     )
 
 
@@ -221,6 +223,13 @@ def strategies(operation: Any, known: Known,
         found.append(operation.as_strategy(query=known.queries[operation.label]))
     if operation.label in bodies:
         found.append(st.tuples(operation.as_strategy(), bodies[operation.label]).map(with_body))
+    if operation.label == "POST /api/v1/alerts/bulk":  # a set naming an alert that exists
+        triage = st.fixed_dictionaries(
+            {"ids": st.just([known.path["alert_id"]]),
+             "action": st.sampled_from(["acknowledge", "resolve", "invalidate"])},
+            optional={"note": st.text(max_size=40)})
+        found.append(st.tuples(operation.as_strategy(), st.tuples(triage, st.just({})))
+                     .map(with_body))
     return found
 
 

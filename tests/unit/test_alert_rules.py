@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.alerting.alerts import alert_id
+from harness.catalog import LEVELS, Metric, Spec
 from harness.detection.rules import (
     SPEC_MEMORY,
     VERDICT_RANK,
@@ -23,6 +24,7 @@ from harness.detection.rules import (
     spec_alert,
     spec_reason,
 )
+from harness.detection.verdicts import verdict
 from harness.model import Excursion
 
 from .examples import COMPLETENESS, DIMENSIONS, NOTICED, ONSET, PA1, alert
@@ -278,3 +280,67 @@ def test_a_spec_reason_of_a_higher_is_better_metric() -> None:
     assert spec_reason(COMPLETENESS.name, "%", 42.0, "fail", minimum) == (
         "validate_drp.completeness = 42 % fails the minimum spec (>= 50 %, "
         "validate_drp.completeness.minimum)")
+
+
+# a metric with a design spec only, like the LSE-61 latencies (metrics/specs/dm_latency)
+CAL_PROC_TIME = Metric("calProcTime", "s", "lower", specs=(
+    Spec("calProcTime.design", "calProcTime", "design", "<=", 30.0),))
+
+
+def crossed(metric: Metric, value: float, unit: str | None = None) -> tuple[str, str]:
+    """The severity and reason of the spec alert a value of the metric gets, its verdict
+    and spec chosen as judging chooses them."""
+    level, spec = verdict(value, metric.specs, {})
+    made = spec_alert(replace(metric, unit=metric.unit if unit is None else unit), {}, "main",
+                      value, level, spec, NOTICED)
+    return made.severity, made.reason
+
+
+def test_failing_the_only_spec_a_metric_has_names_that_spec_not_the_minimum() -> None:
+    assert crossed(CAL_PROC_TIME, 40.0) == (
+        "critical", "calProcTime = 40 s fails its design spec (<= 30 s, calProcTime.design)")
+
+
+def test_failing_every_spec_of_a_metric_with_a_minimum_names_the_minimum() -> None:
+    assert crossed(PA1, 9.5) == (
+        "critical", "validate_drp.PA1 = 9.5 mmag fails the minimum spec (<= 8 mmag, "
+                    "validate_drp.PA1.minimum)")
+    assert crossed(PA1, 6.0) == (
+        "warning", "validate_drp.PA1 = 6 mmag meets only the minimum spec (<= 8 mmag, "
+                   "validate_drp.PA1.minimum), not design")
+
+
+def test_a_stretch_only_spec_that_fails_is_named_by_its_level() -> None:
+    stretch = Spec("pkg.m.stretch", "pkg.m", "stretch", ">=", 0.9)
+    assert spec_reason("pkg.m", "", 0.5, "fail", stretch) == (
+        "pkg.m = 0.5 fails its stretch spec (>= 0.9, pkg.m.stretch)")
+
+
+def test_a_spec_reason_without_a_unit_has_no_double_space() -> None:
+    assert crossed(PA1, 9.5, unit="")[1] == (
+        "validate_drp.PA1 = 9.5 fails the minimum spec (<= 8, validate_drp.PA1.minimum)")
+    assert crossed(PA1, 6.0, unit="")[1] == (
+        "validate_drp.PA1 = 6 meets only the minimum spec (<= 8, validate_drp.PA1.minimum), "
+        "not design")
+    assert crossed(CAL_PROC_TIME, 40.0, unit="")[1] == (
+        "calProcTime = 40 fails its design spec (<= 30, calProcTime.design)")
+
+
+@given(st.sets(st.sampled_from(LEVELS), min_size=1), st.floats(-1e6, 1e6),
+       st.sampled_from(["", "s", "mmag"]))
+def test_a_spec_alert_names_the_spec_it_crossed_and_no_other_level(
+        levels: set[str], value: float, unit: str) -> None:
+    # thresholds 1 (stretch) < 2 (design) < 3 (minimum), lower is better
+    specs = tuple(Spec(f"m.{level}", "m", level, "<=", float(3 - LEVELS[::-1].index(level)))
+                  for level in levels)
+    level, spec = verdict(value, specs, {})
+    if level not in ("fail", "minimum"):
+        return
+    assert spec is not None
+    reason = spec_reason("m", unit, value, level, spec)
+    assert f"{spec.operator} {spec.threshold:.4g}" in reason and f", m.{spec.level})" in reason
+    assert ("minimum" in reason) == (spec.level == "minimum")
+    if level == "fail":
+        assert (("fails the minimum spec" in reason) if spec.level == "minimum"
+                else (f"fails its {spec.level} spec" in reason))
+    assert "  " not in reason and not reason.endswith(" ")

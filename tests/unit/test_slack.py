@@ -27,9 +27,39 @@ def test_a_regression_headline_says_how_much_where_and_in_which_build() -> None:
 
 
 def test_a_spec_headline_names_the_spec_and_its_limit() -> None:
-    made = alert("spec", value=9.5, spec="validate_drp.PA1.minimum", threshold=8.0)
+    # a failed spec is a critical alert (harness.detection.rules.spec_alert)
+    made = alert("spec", severity="critical", value=9.5, spec="validate_drp.PA1.minimum",
+                 threshold=8.0)
     assert headline(made).endswith("9.5 mmag misses minimum (limit 8 mmag) on main in "
                                    "jenkins 105")
+
+
+def test_a_design_only_spec_that_fails_is_the_one_the_headline_names() -> None:
+    made = alert("spec", severity="critical", metric="calProcTime", dimensions={}, unit="s",
+                 value=40.0, spec="calProcTime.design", threshold=30.0)
+    assert headline(made) == (":no_entry: Spec not met: calProcTime 40 s misses design "
+                              "(limit 30 s) on main in jenkins 105")
+
+
+def test_meeting_only_the_minimum_is_not_called_missing_it() -> None:
+    # a warning spec alert: the value meets its (minimum) spec, and no better level
+    made = alert("spec", value=6.0, spec="validate_drp.PA1.minimum", threshold=8.0)
+    assert headline(made).endswith("6 mmag meets only minimum (limit 8 mmag), not design "
+                                   "on main in jenkins 105")
+    assert "misses" not in headline(made)
+
+
+@pytest.mark.parametrize("kind", ["regression", "spec", "changepoint", "missing"])
+def test_values_without_a_unit_have_no_double_space(kind: str) -> None:
+    made = alert(kind, unit="", value=4.7, baseline=4.5, change=0.2, relative_change=0.044,
+                 spec="validate_drp.PA1.minimum", threshold=8.0, started_build="101",
+                 reason="validate_drp.PA1 = 4.7 meets only the minimum spec")
+    message = alert_message(made, PUBLIC)
+    texts = [message["text"], *(block["text"]["text"] for block in message["blocks"]
+                                if block.get("text")),
+             *(field["text"] for block in message["blocks"] for field in block.get("fields", ()))]
+    assert all("  " not in text and " \n" not in text for text in texts), texts
+    assert "*Value*\n4.7" in texts and "*Baseline*\n4.5" in texts
 
 
 def test_missing_and_change_point_headlines() -> None:

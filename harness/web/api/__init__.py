@@ -14,6 +14,7 @@ from harness.web.api import (
     reports,
     squash,
     submissions,
+    summaries,
 )
 
 
@@ -25,6 +26,7 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(builds.bp)
     api.register_blueprint(blobs.bp)
     api.register_blueprint(alerts.bp)
+    api.register_blueprint(summaries.bp)
     api.register_blueprint(reports.bp)
     api.register_blueprint(openapi.bp)
     app.register_blueprint(api)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import get_args
+from urllib.parse import urlencode
+
 from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
+from werkzeug.datastructures import MultiDict
 
-from harness.alerting.alerts import Alert
+from harness.alerting.alerts import Alert, AlertKind, AlertState, Severity
 from harness.alerting.log import AlertLog
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
 from harness.links import ALERTS, alert_url, api_alert_url, api_build_url
@@ -16,19 +23,84 @@ from workers import CHECK_MISSING, NOTIFY_ALERT, SCAN_CHANGE_POINTS
 
 bp = Blueprint("alerts", __name__)
 ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved", "invalidate": "invalid"}
-STATES = ("open", "acknowledged", "resolved", "invalid")
+STATES: tuple[str, ...] = get_args(AlertState)
+KINDS: tuple[str, ...] = get_args(AlertKind)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET = 100, 1000, 1_000_000_000
+FILTERS = ("state", "metric", "kind", "severity", "build", "branch")
+PARAMETERS = (*FILTERS, "limit", "offset")
+DIGITS = re.compile(r"[0-9]{1,10}")  # ASCII digits only (int() takes others, and spaces)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The filters and the page of an alert list, as the query string gave them."""
+
+    given: Mapping[str, str]  # the filters given, in the query's order
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    @property
+    def build(self) -> tuple[str, str] | None:
+        """`build=<ci>/<id>` as (ci, id)."""
+        text = self.given.get("build")
+        if text is None:
+            return None
+        ci, _, build_id = text.partition("/")
+        return ci, build_id
+
+    def next_url(self) -> str:
+        """The URL of the page after this one: the same filters and limit."""
+        return f"{ALERTS}?" + urlencode(
+            {**self.given, "limit": self.limit, "offset": self.offset + self.limit})
+
+
+def parse_list_query(args: MultiDict[str, str]) -> ListQuery:
+    """The query of `GET /alerts`; InvalidInput naming each unknown, repeated or bad
+    parameter."""
+    problems = [Problem(name, f"not a parameter of the alert list ({', '.join(PARAMETERS)})")
+                for name in args if name not in PARAMETERS]
+    problems += [Problem(name, "given more than once") for name in args
+                 if name in PARAMETERS and len(args.getlist(name)) > 1]
+    for name, allowed in (("state", STATES), ("kind", KINDS), ("severity", SEVERITIES)):
+        if name in args and args[name] not in allowed:
+            problems.append(Problem(name, f"must be one of {', '.join(allowed)}"))
+    ci, _, build_id = args.get("build", "x/x").partition("/")
+    if not ci or not build_id:
+        problems.append(Problem("build", "must be <ci>/<id>, e.g. jenkins/1234"))
+    limit = _integer(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, problems)
+    offset = _integer(args, "offset", 0, 0, MAX_OFFSET, problems)
+    if problems:
+        raise InvalidInput(problems, "bad query")
+    return ListQuery({name: value for name, value in args.items() if name in FILTERS},
+                     limit, offset)
+
+
+def _integer(args: MultiDict[str, str], name: str, default: int, least: int, most: int,
+             problems: list[Problem]) -> int:
+    """A whole-number parameter within bounds (its default when absent)."""
+    text = args.get(name)
+    if text is None:
+        return default
+    if DIGITS.fullmatch(text) is None or not least <= int(text) <= most:
+        problems.append(Problem(name, f"must be a whole number from {least} to {most}"))
+        return default
+    return int(text)
 
 
 @bp.get("/alerts")
 def index() -> ResponseReturnValue:
-    """Alerts, newest first; `?state=open&metric=…&kind=…`."""
-    state = request.args.get("state")
-    if state is not None and state not in STATES:
-        raise InvalidInput([Problem("state", f"must be one of {', '.join(STATES)}")],
-                           "bad query")
-    alerts = AlertLog(context().store).find(
-        state=state, metric=request.args.get("metric"), kind=request.args.get("kind"))
-    return {"alerts": [_json(alert) for alert in alerts]}
+    """Alerts, newest first, a page at a time: `?state=&metric=&kind=&severity=&branch=`,
+    `build=<ci>/<id>`, `limit=` (100, at most 1000), `offset=`; `links.next` while there
+    are more."""
+    query = parse_list_query(request.args)
+    given = query.given
+    found = AlertLog(context().store).find(
+        state=given.get("state"), metric=given.get("metric"), kind=given.get("kind"),
+        build=query.build, severity=given.get("severity"), branch=given.get("branch"))
+    page = found[query.offset:query.offset + query.limit]
+    links = {"next": query.next_url()} if query.offset + query.limit < len(found) else {}
+    return {"alerts": [_json(alert) for alert in page], "total": len(found), "links": links}
 
 
 @bp.get("/alerts/<alert_id>")

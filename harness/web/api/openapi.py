@@ -17,6 +17,8 @@ from harness.catalog import Catalog
 from harness.formats.job import JobIn
 from harness.formats.native import SubmissionIn
 from harness.web.api.openapi_parts import (
+    ALERT_KINDS,
+    ALERT_SEVERITIES,
     ALERT_STATES,
     ERROR_NAMES,
     ERROR_RESPONSES,
@@ -29,6 +31,7 @@ from harness.web.api.openapi_parts import (
     obj,
     ref,
 )
+from harness.web.api.openapi_summaries import SUMMARY_PATHS, SUMMARY_SCHEMAS
 from harness.web.context import context
 
 bp = Blueprint("openapi", __name__)
@@ -43,7 +46,7 @@ def document() -> ResponseReturnValue:
 
 def openapi_document(catalog: Catalog, max_measurements: int) -> Schema:
     """The document for this catalog (its dimensions are query arguments of the series)."""
-    schemas = {**_request_schemas(), **RESPONSE_SCHEMAS}
+    schemas = {**_request_schemas(), **RESPONSE_SCHEMAS, **SUMMARY_SCHEMAS}
     for name in ("SubmissionIn", "JobIn"):
         measurements = dict(schemas[name]["properties"]["measurements"])
         schemas[name] = {**schemas[name], "properties": {
@@ -54,7 +57,7 @@ def openapi_document(catalog: Catalog, max_measurements: int) -> Schema:
         "info": {"title": "Metric harness", "version": "1",
                  "description": "Continuous metric verification: ingest, series, builds, "
                                 "alerts, reports, and the SQuaSH client protocol."},
-        "paths": _paths(catalog),
+        "paths": {**_paths(catalog), **SUMMARY_PATHS},
         "components": {"schemas": schemas, "responses": ERROR_RESPONSES,
                        "securitySchemes": SECURITY_SCHEMES},
     }
@@ -194,14 +197,27 @@ def _paths(catalog: Catalog) -> Schema:
         },
         "/api/v1/alerts": {
             "get": _operation(
-                "Alerts, newest first",
-                {"200": json_answer("the alerts", obj({"alerts": {
-                    "type": "array", "items": ref("Alert")}})), **_errors(422, 503)},
+                "Alerts, newest first, a page at a time; any other query parameter is a 422",
+                {"200": json_answer("a page of the alerts; `total` counts every match, "
+                                    "`links.next` is the next page while there is one",
+                                    ref("AlertList")), **_errors(422, 503)},
                 tag="alerts", parameters=[
                     _query("state", "only alerts in this state",
                            {"type": "string", "enum": list(ALERT_STATES)}),
                     _query("metric", "only alerts of this metric"),
-                    _query("kind", "only alerts of this kind")]),
+                    _query("kind", "only alerts of this kind",
+                           {"type": "string", "enum": list(ALERT_KINDS)}),
+                    _query("severity", "only alerts of this severity",
+                           {"type": "string", "enum": list(ALERT_SEVERITIES)}),
+                    _query("build", "only alerts noticed in this build, `<ci>/<id>`",
+                           {"type": "string", "pattern": "^[^/]+/.+$"}),
+                    _query("branch", "only alerts of this branch"),
+                    _query("limit", "alerts per page",
+                           {"type": "integer", "minimum": 1, "maximum": 1000,
+                            "default": 100}),
+                    _query("offset", "alerts to skip",
+                           {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
+                            "default": 0})]),
         },
         "/api/v1/alerts/{alert_id}": {
             "get": _operation(

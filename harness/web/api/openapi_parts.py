@@ -3,7 +3,9 @@ shapes the handlers give, errors included."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
+
+from harness.alerting.alerts import AlertKind, AlertState, Severity
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/{model}"
@@ -36,7 +38,9 @@ def json_answer(description: str, schema: Schema, headers: Schema | None = None)
 
 # --- answers ---------------------------------------------------------------------------
 
-ALERT_STATES = ("open", "acknowledged", "resolved", "invalid")
+ALERT_STATES: tuple[str, ...] = get_args(AlertState)
+ALERT_KINDS: tuple[str, ...] = get_args(AlertKind)
+ALERT_SEVERITIES: tuple[str, ...] = get_args(Severity)
 VERDICTS = ["stretch", "design", "minimum", "fail", "none"]
 STRING = {"type": "string"}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
@@ -141,9 +145,8 @@ RESPONSE_SCHEMAS: Schema = {
          "alerts": {"type": "array", "items": ref("Alert")}},
         {"time": STRING, "error": STRING}),
     "Alert": obj(
-        {"id": STRING, "kind": {"enum": ["regression", "improvement", "spec", "missing",
-                                         "changepoint"]},
-         "severity": {"enum": ["critical", "warning", "info"]}, "metric": STRING,
+        {"id": STRING, "kind": {"enum": list(ALERT_KINDS)},
+         "severity": {"enum": list(ALERT_SEVERITIES)}, "metric": STRING,
          "dimensions": TAGS, "branch": STRING, "build_ci": STRING, "build_id": STRING,
          "time": STRING, "reason": STRING, "state": {"enum": list(ALERT_STATES)}},
         {"unit": STRING, "value": NUMBER_OR_NULL, "baseline": NUMBER_OR_NULL,
@@ -154,6 +157,10 @@ RESPONSE_SCHEMAS: Schema = {
          "changes": {"type": "array", "items": {"type": "object"}},
          "history": {"type": "array", "items": EVENT},
          "links": obj({"self": STRING, "build": STRING, "dashboard": STRING})}),
+    "AlertList": obj(
+        {"alerts": {"type": "array", "items": ref("Alert")},
+         "total": {"type": "integer", "minimum": 0},
+         "links": obj({}, {"next": STRING})}),
     "Metric": obj(
         {"name": STRING, "unit": STRING, "better": {"enum": ["lower", "higher"]},
          "description": STRING, "dimensions": STRINGS, "specs": {"type": "array",
