@@ -19,6 +19,8 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "reopened": frozenset({"invalid"}),  # by the harness, for an alert it had withdrawn
 }
 STATE_AFTER: Mapping[str, AlertState] = {"reopened": "open"}
+# a triage action of the API → the event it writes
+ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved", "invalidate": "invalid"}
 HARNESS_ACTOR = "harness"  # who withdraws and reopens alerts as later data arrives
 
 

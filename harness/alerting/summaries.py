@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,6 @@ from harness.alerting.alerts import EXCURSION_KINDS, TRANSITIONS, Alert, AlertSt
 
 SEVERITY_ORDER = ("critical", "warning", "info")  # worst first
 STATE_ORDER: tuple[AlertState, ...] = ("open", "acknowledged", "resolved")  # else invalid
-ACTIONS: Mapping[str, str] = {"acknowledge": "acknowledged", "resolve": "resolved",
-                              "invalidate": "invalid"}
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,16 @@ from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 from werkzeug.datastructures import MultiDict
 
-from harness.alerting.alerts import Alert, AlertKind, AlertState, Severity
+from harness.alerting.alerts import ACTIONS, Alert, AlertKind, AlertState, Severity
 from harness.alerting.log import AlertLog
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
-from harness.links import ALERTS, alert_url, api_alert_url, api_build_url
+from harness.links import ALERTS
 from harness.web.api.auth import require_scope
+from harness.web.api.params import alert_json, query_problems, triage_note
 from harness.web.context import WebContext, context
 from workers import CHECK_MISSING, NOTIFY_ALERT, SCAN_CHANGE_POINTS
 
 bp = Blueprint("alerts", __name__)
-ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved", "invalidate": "invalid"}
 STATES: tuple[str, ...] = get_args(AlertState)
 KINDS: tuple[str, ...] = get_args(AlertKind)
 SEVERITIES: tuple[str, ...] = get_args(Severity)
@@ -58,13 +58,8 @@ class ListQuery:
 def parse_list_query(args: MultiDict[str, str]) -> ListQuery:
     """The query of `GET /alerts`; InvalidInput naming each unknown, repeated or bad
     parameter."""
-    problems = [Problem(name, f"not a parameter of the alert list ({', '.join(PARAMETERS)})")
-                for name in args if name not in PARAMETERS]
-    problems += [Problem(name, "given more than once") for name in args
-                 if name in PARAMETERS and len(args.getlist(name)) > 1]
-    for name, allowed in (("state", STATES), ("kind", KINDS), ("severity", SEVERITIES)):
-        if name in args and args[name] not in allowed:
-            problems.append(Problem(name, f"must be one of {', '.join(allowed)}"))
+    problems = query_problems(args, PARAMETERS, "alert list",
+                              {"state": STATES, "kind": KINDS, "severity": SEVERITIES})
     ci, _, build_id = args.get("build", "x/x").partition("/")
     if not ci or not build_id:
         problems.append(Problem("build", "must be <ci>/<id>, e.g. jenkins/1234"))
@@ -100,13 +95,13 @@ def index() -> ResponseReturnValue:
         build=query.build, severity=given.get("severity"), branch=given.get("branch"))
     page = found[query.offset:query.offset + query.limit]
     links = {"next": query.next_url()} if query.offset + query.limit < len(found) else {}
-    return {"alerts": [_json(alert) for alert in page], "total": len(found), "links": links}
+    return {"alerts": [alert_json(alert) for alert in page], "total": len(found), "links": links}
 
 
 @bp.get("/alerts/<alert_id>")
 def show(alert_id: str) -> ResponseReturnValue:
     """One alert with its history of state changes."""
-    return _json(AlertLog(context().store).get(alert_id))
+    return alert_json(AlertLog(context().store).get(alert_id))
 
 
 @bp.post("/alerts/<alert_id>/<action>")
@@ -115,28 +110,18 @@ def triage(alert_id: str, action: str) -> ResponseReturnValue:
     """Acknowledge, resolve or invalidate an alert; 409 when its state does not allow it."""
     if action not in ACTIONS:
         raise NotFound(f"no action {action!r} (acknowledge, resolve, invalidate)")
-    body = request.get_json(silent=True) or {}
-    note = body.get("note", "") if isinstance(body, dict) else ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise InvalidInput([Problem("note", "must be a string of at most 2000 characters")])
+    body = request.get_json(silent=True)
+    note = triage_note(body) if isinstance(body, dict) else ""
     ctx = context()
     alert = AlertLog(ctx.store).transition(alert_id, ACTIONS[action], g.token.name, note)
     _follow_up(ctx, alert, ACTIONS[action])
-    return _json(alert)
+    return alert_json(alert)
 
 
 def _follow_up(ctx: WebContext, alert: Alert, event: str) -> None:
     """Tell Slack about a state change of an alert it was told about."""
     if ctx.settings.slack_webhook_url and alert.worth_a_message:
         ctx.celery.send_task(NOTIFY_ALERT, args=[alert.to_json(), event], retry=False)
-
-
-def _json(alert: Alert) -> dict[str, object]:
-    data = alert.to_json()
-    data["links"] = {"self": api_alert_url(alert.id),
-                     "build": api_build_url(alert.build_ci, alert.build_id),
-                     "dashboard": alert_url(alert.id)}
-    return data
 
 
 SCANS = {"missing": CHECK_MISSING, "change-points": SCAN_CHANGE_POINTS}

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import get_args
 
-from harness.alerting.alerts import AlertKind, AlertState, Severity
-from harness.alerting.summaries import ACTIONS
+from harness.alerting.alerts import ACTIONS, AlertKind, AlertState, Severity
 from harness.web.api.openapi_parts import ERROR_NAMES, Schema, json_answer, obj, ref
 
 STRING = {"type": "string"}

@@ -8,7 +8,7 @@ and one Slack follow-up."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, get_args
 
 from flask import Blueprint, g, request
@@ -16,10 +16,9 @@ from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 from werkzeug.datastructures import MultiDict
 
-from harness.alerting.alerts import Alert, AlertKind, AlertState
+from harness.alerting.alerts import ACTIONS, Alert, AlertKind, AlertState
 from harness.alerting.log import AlertLog
 from harness.alerting.summaries import (
-    ACTIONS,
     Summary,
     cause_of,
     find_summary,
@@ -27,8 +26,9 @@ from harness.alerting.summaries import (
     summarize,
 )
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.links import alert_url, api_alert_url, api_build_url, api_summary_url, summary_url
+from harness.links import api_summary_url, summary_url
 from harness.web.api.auth import require_scope
+from harness.web.api.params import alert_json, query_problems, triage_note
 from harness.web.api.submissions import read_json
 from harness.web.context import WebContext, context
 from workers import NOTIFY_TRIAGE
@@ -39,7 +39,6 @@ bp = Blueprint("summaries", __name__)
 STATES: tuple[str, ...] = get_args(AlertState)
 KINDS: tuple[str, ...] = get_args(AlertKind)
 FILTERS = ("state", "kind", "metric")
-MAX_NOTE = 2000
 MAX_TEXT = 200  # characters of a metric name in a filter
 MAX_BULK = 200  # alerts one bulk request may name
 BULK_FIELDS = ("ids", "action", "note")
@@ -69,7 +68,7 @@ def triage(summary_id: str, action: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if body is not None and not isinstance(body, dict):
         raise InvalidInput([Problem("", "must be a JSON object")], "bad request body")
-    note = _note(body or {})
+    note = triage_note(body or {})
     ctx = context()
     alert_log = AlertLog(ctx.store)
     summary = _summary(alert_log, summary_id)
@@ -103,7 +102,7 @@ def bulk() -> ResponseReturnValue:
     causes = {cause_of(alert) for alert in moved}
     one = next(iter(causes)).id if len(causes) == 1 else None
     told = _follow_up(ctx, [fresh[alert.id] for alert in moved], event, one)
-    return {"alerts": [_alert_json(fresh[alert_id]) for alert_id in ids],
+    return {"alerts": [alert_json(fresh[alert_id]) for alert_id in ids],
             **_outcome(action, event, moved, left, told)}
 
 
@@ -111,13 +110,7 @@ def bulk() -> ResponseReturnValue:
 
 def _filters(args: MultiDict[str, str]) -> dict[str, str]:
     """The list's filters; InvalidInput naming each unknown, repeated or bad parameter."""
-    problems = [Problem(name, f"not a parameter of the summary list ({', '.join(FILTERS)})")
-                for name in args if name not in FILTERS]
-    problems += [Problem(name, "given more than once") for name in args
-                 if name in FILTERS and len(args.getlist(name)) > 1]
-    for name, allowed in (("state", STATES), ("kind", KINDS)):
-        if name in args and args[name] not in allowed:
-            problems.append(Problem(name, f"must be one of {', '.join(allowed)}"))
+    problems = query_problems(args, FILTERS, "summary list", {"state": STATES, "kind": KINDS})
     if "metric" in args and not 0 < len(args["metric"]) <= MAX_TEXT:
         problems.append(Problem("metric", f"must be a metric name of 1 to {MAX_TEXT} "
                                           "characters"))
@@ -132,15 +125,6 @@ def _summary(alert_log: AlertLog, summary_id: str) -> Summary:
     if found is None:
         raise NotFound(f"no alert summary {summary_id!r}")
     return found
-
-
-def _note(body: Mapping[str, Any]) -> str:
-    """The optional note of a triage body; InvalidInput if it is not a short string."""
-    note = body.get("note", "")
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
-        raise InvalidInput([Problem("note", f"must be a string of at most {MAX_NOTE} "
-                                            "characters")], "bad request body")
-    return note
 
 
 def _bulk_body(body: Any) -> tuple[list[str], str, str]:
@@ -161,7 +145,7 @@ def _bulk_body(body: Any) -> tuple[list[str], str, str]:
     if action not in ACTIONS:
         problems.append(Problem("action", f"must be one of {', '.join(ACTIONS)}"))
     try:
-        note = _note(body)
+        note = triage_note(body)
     except InvalidInput as error:
         problems += error.problems
         note = ""
@@ -201,18 +185,9 @@ def _naming(what: str, names: Sequence[str]) -> str:
     return f"{what}: {', '.join(shown[:10])}{more}"
 
 
-def _alert_json(alert: Alert) -> dict[str, Any]:
-    """An alert as GET /alerts/<id> gives it (with its links)."""
-    data = alert.to_json()
-    data["links"] = {"self": api_alert_url(alert.id),
-                     "build": api_build_url(alert.build_ci, alert.build_id),
-                     "dashboard": alert_url(alert.id)}
-    return data
-
-
 def _summary_json(summary: Summary) -> dict[str, Any]:
     """A summary as the API gives it: its alerts with their links, and its own links."""
     data = summary.to_json()
-    data["alerts"] = [_alert_json(alert) for alert in summary.alerts]
+    data["alerts"] = [alert_json(alert) for alert in summary.alerts]
     data["links"] = {"self": api_summary_url(summary.id), "html": summary_url(summary.id)}
     return data
