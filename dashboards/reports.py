@@ -14,7 +14,7 @@ from dashboards.summary import RequirementBar, requirements_figure
 from harness.links import REPORT, api_report_url, build_url, metric_url
 from harness.report.collect import build_report_of
 from harness.report.markdown import percent, quantity, step_text
-from harness.report.model import STATUS_LABELS, STATUSES, Report, RequirementReport
+from harness.report.model import LEVEL_RULE, STATUS_LABELS, STATUSES, Report, RequirementReport
 from harness.report.selection import parse_selection
 from harness.web.context import context
 
@@ -55,7 +55,7 @@ def _page(report: Report, api: str, crumbs: Crumbs) -> str:
             summary.counts[s]))) for s in STATUSES],
         at_least=[(level, count, percent(summary.fraction(count)))
                   for level, count in summary.at_least.items()],
-        changes=report.changes, labels=STATUS_LABELS,
+        changes=report.changes, labels=STATUS_LABELS, level_rule=LEVEL_RULE,
         anchors={s["id"]: s["anchor"] for s in sections},
         json_url=api, markdown_url=f"{api}{joiner}format=md",
         build_link=lambda b: build_url(b["ci"], b["id"]))
@@ -87,4 +87,5 @@ def _section(item: RequirementReport) -> dict[str, Any]:
         "metrics": item.metrics, "cells": cells,
         "worst": next((c for c in cells if c["worst"]), None),
         "verdicts": Counter(cell.verdict for cell in item.cells),
+        "open_causes": [cause.to_json() for cause in item.open_causes],
     }

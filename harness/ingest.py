@@ -36,6 +36,7 @@ from harness.times import nanoseconds
 KEEP = DEFAULT_PARAMS.history_needed + 24  # cached points per series: room for late builds
 WITHDRAWN = "withdrawn: the builds stored since no longer show this excursion"
 REOPENED = "the builds stored since show this excursion again"
+MET_AGAIN = "the series meets the spec again: its latest builds all do"
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def _write(submission: Submission, judgement: Judgement, alerts: list[Alert],
           for alert in judgement.withdrawn),
         *(event_point(alert, "reopened", HARNESS_ACTOR, REOPENED, now)
           for alert in judgement.reopened),
+        *(event_point(alert, "resolved", HARNESS_ACTOR, MET_AGAIN, now)
+          for alert in judgement.resolved),
     ])
     branch = submission.build.branch
     tails.add({series_key(result.measurement.metric, result.measurement.dimensions, branch):

@@ -32,7 +32,7 @@ def alerts_url(state: str | None = None) -> str:
 
 def summary_url(summary_id: str) -> str:
     """The view of one alert summary (the alerts of one cause)."""
-    return f"/dash/alert-summaries/{quote(summary_id, safe='')}"
+    return f"/dash/summaries/{quote(summary_id, safe='')}"
 
 
 def blob_url(blob_id: str, metric: str, dimensions: Mapping[str, str],

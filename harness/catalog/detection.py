@@ -125,6 +125,7 @@ _SETTINGS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
     "scan": _scan,
     "min_history": _at_least("min_history", SHORTEST_BASELINE),
     "noise_window": _at_least("noise_window", 8),
+    "resolve_after": _at_least("resolve_after", 1),
 }
 
 

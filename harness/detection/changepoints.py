@@ -16,6 +16,8 @@ from harness.detection.excursions import TREND_Z
 from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams, Direction, Values
 from harness.detection.robust import TINY, robust_noise
 
+MEDIAN_ERROR = math.sqrt(math.pi / 2)  # a median's standard error, in σ/√n of Gaussian values
+
 
 @dataclass(frozen=True)
 class ChangePoint:
@@ -58,8 +60,12 @@ def change_points(
         before, after = medians[i], medians[i + 1]
         a, c, b = starts[i], starts[i + 1], stops[i + 1]
         jump = min(abs(after - before), _jump_beyond_trend(clipped[a:c], clipped[c:b], noise))
-        return jump / max(params.min_relative * abs(before), params.min_sigmas * noise,
-                          params.min_absolute)
+        effect = jump / max(params.min_relative * abs(before), params.min_sigmas * noise,
+                            params.min_absolute)
+        # as sure as the excursion test must be: the segments' medians z apart (a short
+        # segment at either end of the history, an outlier or two, is no lasting shift)
+        z = abs(after - before) / (MEDIAN_ERROR * noise * math.sqrt(1 / (c - a) + 1 / (b - c)))
+        return min(effect, z / params.threshold)
 
     strengths = [strength(i) for i in range(len(starts) - 1)]
     while strengths and min(strengths) < 1.0:  # merge the weakest cut away, then look again

@@ -306,15 +306,34 @@ def _stepped(series: np.ndarray, row: int, end: int, size: int, baseline: float,
                         * math.sqrt(1 / size + 1 / window))
 
 
+ONSET_CLIP = 1.5  # × the shift's size in σ: where values are clipped when dating an onset
+
+
 def _onset(values: np.ndarray, row: int, baseline: float, noise: float,
            params: DetectionParams) -> int:
     """Builds back where an excursion from baseline began, looking back up to `memory` +
     `span` values (a drift began before the recent span): the start of the most telling
-    suffix."""
+    suffix, short of all of them."""
     recent = values[-(params.memory + params.span):]
-    pushed = (1.0 if row == 0 else -1.0) * clipped((recent - baseline) / noise, params.clip)
+    pushed = (1.0 if row == 0 else -1.0) * (recent - baseline) / noise
+    # Values are clipped (an outlier must not drag the onset to itself), but not below the
+    # size of the shift: clipped at 3σ, a step of 14σ would look no taller than the noise
+    # of the build before it, and the onset would often come one build early.
+    shift = float(np.median(pushed[-params.persistence:]))
+    pushed = clipped(pushed, max(params.clip, ONSET_CLIP * shift))
     suffix = np.cumsum(pushed[::-1])
-    return int(np.argmax(suffix / np.sqrt(np.arange(1, suffix.size + 1))))
+    if suffix.size < 2:
+        return 0
+    # A suffix must stand beyond the baseline and beyond the values before it (a two-segment
+    # split): the baseline alone would date a shift back to the start of the history when
+    # it sits a little off the series' level (each suffix's excess over it grows with its
+    # length); the split alone, to an older step the baseline has already absorbed.
+    size, total = suffix.size, suffix[-1]
+    ahead = np.arange(1, size)
+    beyond = suffix[:-1] / np.sqrt(ahead)
+    split = (suffix[:-1] / ahead - (total - suffix[:-1]) / (size - ahead)) \
+        * np.sqrt(ahead * (size - ahead) / size)
+    return int(np.argmax(np.minimum(beyond, split)))
 
 
 def _ramps(values: np.ndarray, row: int, noise: float, params: DetectionParams) -> bool:

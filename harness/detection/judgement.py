@@ -24,6 +24,7 @@ from harness.detection.params import DEFAULT_PARAMS, DetectionParams
 from harness.detection.rules import (
     BuildRef,
     excursion_alert,
+    met_again,
     open_spec_ranks,
     series_findings,
     spec_alert,
@@ -69,6 +70,7 @@ class Judgement:
     rejudged: tuple[Rejudged, ...] = ()
     withdrawn: tuple[Alert, ...] = ()  # open alerts the series no longer calls for
     reopened: tuple[Alert, ...] = ()  # withdrawn alerts the series calls for again
+    resolved: tuple[Alert, ...] = ()  # spec alerts whose spec the series meets again
 
 
 @dataclass(frozen=True)
@@ -156,16 +158,18 @@ def _judge_series(submission: Submission, catalog: Catalog, results: list[Result
         series.append(one)
     alerts: list[Alert] = []
     provisional: set[str] = set()
+    resolved: list[Alert] = []
     if build.branch == catalog.default_branch:
         for one in series:
             found_here = _alerts(one, spec_ranks.get(one.key, 0), submission)
             alerts += found_here
             if one.late:
                 provisional.update(alert.id for alert in found_here)
+            resolved += _met_again(one, stored.alerts)
     last = {one.key: one.rows.times[one.last] for one in series}
     withdrawn, reopened = withdrawals(stored.alerts, alerts, submission, last)
     return Judgement(judged, alerts, frozenset(provisional), _rejudged(series, build.branch),
-                     withdrawn, reopened)
+                     withdrawn, reopened, tuple(resolved))
 
 
 def withdrawals(known: Sequence[Alert], found: Sequence[Alert], submission: Submission,
@@ -238,6 +242,17 @@ def _alerts(one: _Series, open_spec_rank: int, submission: Submission) -> list[A
             alerts.append(excursion_alert(finding.kind, one.metric, measurement.dimensions,
                                           branch, value, excursion, noticed, onset))
     return alerts
+
+
+def _met_again(one: _Series, stored: Sequence[Alert]) -> list[Alert]:
+    """The series' stored spec alerts that its latest builds meet again (the alerts found
+    by this judgement are left for a later one, so none is opened and resolved at once)."""
+    mine = [alert for alert in stored if alert.series == one.key]
+    if not mine:
+        return []
+    end = one.last + 1
+    return met_again(mine, one.rows.times[:end], one.rows.verdicts[:end],
+                     one.metric.detection.params().resolve_after)
 
 
 def _build_ref(rows: Rows, position: int, own: int, submission: Submission) -> BuildRef:

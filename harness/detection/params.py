@@ -37,6 +37,7 @@ class DetectionParams:
     pr_threshold: float = 2.5  # z of one pull-request value against its base's level
     min_segment: int = 3  # change points: the shortest segment kept
     penalty: float = 3.0  # change points: penalty = penalty × σ̂² × ln n
+    resolve_after: int = 3  # spec alerts: builds in a row meeting the spec again resolve one
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> DetectionParams:
         """These parameters with some replaced (e.g. a metric's catalog settings)."""

@@ -4,7 +4,8 @@ worker, `harness backfill` (through the worker) and `harness replay`.
 The rules read a series' judged points only (never the order in which they were judged):
 an excursion alert where a build's decision is a regression or an improvement, named by the
 build where the excursion began; a spec alert where a build is worse than every build of the
-`SPEC_MEMORY` before it (and than a spec alert still open), named by that build."""
+`SPEC_MEMORY` before it (and than a spec alert still open), named by that build; and a spec
+alert resolved once the series has met its spec again for `resolve_after` builds."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Literal
 from harness.alerting.alerts import Alert, alert_id
 from harness.catalog import Metric, Spec
 from harness.model import Excursion
+from harness.times import nanoseconds, parse_utc
 
 SPEC_MEMORY = 20  # builds: a series that already sat this low recently does not alert again
 VERDICT_RANK = {"stretch": 0, "design": 1, "none": 1, "minimum": 2, "fail": 3}
@@ -69,12 +71,33 @@ def series_findings(
     return findings
 
 
+def met_again(alerts: Sequence[Alert], times: Sequence[int], verdicts: Sequence[str | None],
+              resolve_after: int) -> list[Alert]:
+    """Of one series' spec alerts still open or acknowledged, those that its latest
+    `resolve_after` builds (`times` in ns and `verdicts`, oldest first), all after the alert's
+    own, meet again: a warning's design spec, a critical alert's minimum spec. A series that
+    dips below a spec and back within its noise thus keeps one alert, not one per dip."""
+    if len(times) < resolve_after:
+        return []
+    latest = [VERDICT_RANK.get(str(verdict), 0) for verdict in verdicts[-resolve_after:]]
+    since = times[-resolve_after]
+    return [alert for alert in alerts
+            if alert.kind == "spec" and alert.state in ("open", "acknowledged")
+            and since > nanoseconds(parse_utc(alert.time))
+            and max(latest) < spec_rank(alert)]
+
+
+def spec_rank(alert: Alert) -> int:
+    """The verdict rank a spec alert stands for: critical (fail) 3, else (minimum) 2."""
+    return 3 if alert.severity == "critical" else 2
+
+
 def open_spec_ranks(alerts: Sequence[Alert]) -> dict[str, int]:
     """Series → the worst verdict rank of its spec alerts still open or acknowledged."""
     ranks: dict[str, int] = {}
     for alert in alerts:
         if alert.kind == "spec" and alert.state in ("open", "acknowledged"):
-            rank = 3 if alert.severity == "critical" else 2
+            rank = spec_rank(alert)
             ranks[alert.series] = max(rank, ranks.get(alert.series, 0))
     return ranks
 

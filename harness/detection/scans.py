@@ -12,7 +12,7 @@ from harness.alerting.log import AlertLog
 from harness.catalog import Catalog, Metric
 from harness.detection.changepoints import change_points
 from harness.storage.influx import RESULTS, InfluxStore, dimensions_of
-from harness.times import duration_text, point_time
+from harness.times import duration_text, parse_utc, point_time
 
 NEAR_EXCURSION_BUILDS = 3
 
@@ -63,20 +63,36 @@ def find_change_points(store: InfluxStore, catalog: Catalog, log: AlertLog) -> l
     known = log.find()
     alerts = []
     for metric in catalog.metrics.values():
+        if not metric.detection.enabled:
+            continue
         for tags, rows in _series(store, metric.name, branch).items():
-            values = [row["value"] for row in rows]
-            dimensions = dict(tags)
-            key = series_key(metric.name, dimensions, branch)
-            covered = _excursion_builds(known, key)
-            if not metric.detection.enabled:
-                continue
-            for change in change_points(values, metric.better, metric.detection.params()):
-                start = rows[change.index]
-                near = rows[max(0, change.index - NEAR_EXCURSION_BUILDS):
-                            change.index + NEAR_EXCURSION_BUILDS + 1]
-                if any(row["build_id"] in covered for row in near):
-                    continue
-                alerts.append(_change_alert(metric, dimensions, branch, start, change))
+            alerts += series_change_alerts(metric, dict(tags), branch, rows, known)
+    return alerts
+
+
+def series_change_alerts(metric: Metric, dimensions: Mapping[str, str], branch: str,
+                         rows: Sequence[Mapping[str, Any]], known: Sequence[Alert]
+                         ) -> list[Alert]:
+    """The change-point alerts of one series' points (oldest first: value, build_id, ci,
+    time), given the alerts known: none for a change within a few builds of an excursion
+    alert's, nor for one the same way as an excursion still open that began before it
+    (a drift cut into steps is the story that excursion tells)."""
+    key = series_key(metric.name, dimensions, branch)
+    covered = _excursion_builds(known, key)
+    ongoing = {alert.kind: alert.started_time or alert.time for alert in known
+               if alert.series == key and alert.kind in ("regression", "improvement")
+               and alert.state in ("open", "acknowledged")}
+    alerts = []
+    values = [row["value"] for row in rows]
+    for change in change_points(values, metric.better, metric.detection.params()):
+        start = rows[change.index]
+        near = rows[max(0, change.index - NEAR_EXCURSION_BUILDS):
+                    change.index + NEAR_EXCURSION_BUILDS + 1]
+        began = ongoing.get(change.direction)
+        if any(row["build_id"] in covered for row in near) or (
+                began is not None and parse_utc(began) <= parse_utc(point_time(start["time"]))):
+            continue
+        alerts.append(_change_alert(metric, dimensions, branch, start, change))
     return alerts
 
 

@@ -1,13 +1,17 @@
 """Reading what a report needs from the store: the results of a set of builds, split by
 dataset (different datasets are often different CI jobs), and the previous results of each
-dataset on the same branch. A handful of round trips whatever the size of the report."""
+dataset on the same branch, and the alert summaries open now. A handful of round trips
+whatever the size of the report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.alerting.log import AlertLog
+from harness.alerting.summaries import Summary as AlertSummary
+from harness.alerting.summaries import summarize
 from harness.catalog import Catalog
 from harness.errors import NotFound
 from harness.model import BuildRecord
@@ -116,7 +120,14 @@ def _report(
                             {(o.build.ci, o.build.id) for o in observations}),
         previous=previous if previous_parts else None,
         previous_builds=_builds_json(previous_parts, {}, records),
+        open_summaries=_open_summaries(store, {part.branch for part in parts}),
     )
+
+
+def _open_summaries(store: InfluxStore, branches: Collection[str]) -> list[AlertSummary]:
+    """The alert summaries open now on the branches the report reads."""
+    return [summary for summary in summarize(AlertLog(store).find())
+            if summary.state == "open" and summary.cause.branch in branches]
 
 
 def _observations(store: InfluxStore, parts: Sequence[Part]) -> list[Observation]:

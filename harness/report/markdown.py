@@ -9,9 +9,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.catalog import LEVELS
-from harness.links import build_url, metric_url
+from harness.links import build_url, metric_url, summary_url
 from harness.markdown import code, escape, link
-from harness.report.model import STATUS_LABELS, STATUSES, Cell, Report, Step
+from harness.report.model import (
+    LEVEL_RULE,
+    STATUS_LABELS,
+    STATUSES,
+    Cell,
+    OpenCause,
+    Report,
+    Step,
+)
 
 OPERATORS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "==": "=", "!=": "≠"}
 
@@ -32,6 +40,7 @@ def render_markdown(report: Report, base_url: str) -> str:
             f"| {link(requirement.id, requirement.url)} | {escape(requirement.title)} | "
             f"{STATUS_LABELS[item.status]} | {_describe(worst) if worst else '–'} | "
             f"{', '.join(code(m) for m in item.metrics) or '–'} |")
+    lines += ["", "## Open alerts", "", *_open_causes(report, base)]
     lines += ["", "## Cells", ""]
     for item in report.requirements:
         if not item.cells:
@@ -51,6 +60,28 @@ def render_markdown(report: Report, base_url: str) -> str:
                 f"{_previous(cell)} |")
         lines += ["", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _open_causes(report: Report, base: str) -> list[str]:
+    """Each requirement's open alert summaries, a line each."""
+    lines = []
+    for item in report.requirements:
+        for cause in item.open_causes:
+            counts = ", ".join(f"{code(metric)} × {count}" for metric, count in
+                               cause.counts.items())
+            url = base + summary_url(cause.id)
+            lines.append(
+                f"- {escape(item.requirement.id)}: {link(_cause_title(cause), url)}"
+                f" ({escape(cause.severity)}) since build {escape(cause.build['ci'])} "
+                f"{escape(cause.build['id'])} on {code(cause.branch)}: {counts}")
+    return lines or ["No alert summary is open on these metrics."]
+
+
+def _cause_title(cause: OpenCause) -> str:
+    """A cause as a few words: its kind, and its direction where the kind does not say."""
+    if cause.kind in ("regression", "improvement"):
+        return cause.kind
+    return f"{cause.kind} ({cause.direction})"
 
 
 def _builds(report: Report, base: str) -> list[str]:
@@ -82,8 +113,7 @@ def _commit(build: Mapping[str, Any]) -> str:
 
 def _summary(report: Report) -> list[str]:
     summary = report.summary
-    lines = [f"{summary.total} requirements. Pass/fail is judged at the design "
-             "specification; meeting only the minimum is conditional.", "",
+    lines = [f"{summary.total} requirements. {LEVEL_RULE}", "",
              "| status | requirements | fraction |", "|---|---:|---:|"]
     for status in STATUSES:
         count = summary.counts[status]

@@ -4,12 +4,15 @@ changed since the previous report. No store, Flask or rendering here."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from harness.alerting.summaries import Summary as AlertSummary
 from harness.catalog import LEVELS, Catalog, Metric, Requirement, Spec
 from harness.detection.verdicts import applicable_specs, inside, margin_to, verdict
+from harness.links import api_summary_url, summary_url
 
 SCHEMA = "harness.report/1"
 
@@ -24,6 +27,10 @@ STATUS_LABELS: Mapping[str, str] = {
 # How good a judged status is; not_measured and no_spec are not on this scale.
 RANK: Mapping[str, int] = {"failed": 0, "minimum": 1, "design": 2, "stretch": 3}
 PASSING = ("stretch", "design")  # pass/fail is judged at the design specification
+# What the report says of its levels, in words (HTML, Markdown)
+LEVEL_RULE = ("Pass/fail is judged at the design specification; meeting only the minimum is "
+              "conditional. A metric with no minimum spec has no conditional pass: missing its "
+              "design spec is a failure.")
 
 
 @dataclass(frozen=True)
@@ -112,14 +119,49 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class OpenCause:
+    """An open alert summary that touches a requirement's metrics: what a reader of the
+    report should know is moving now, whatever the cells' verdicts say."""
+
+    id: str
+    kind: str
+    direction: str
+    severity: str
+    branch: str
+    build: Mapping[str, Any]  # the onset build: ci, id, time
+    counts: Mapping[str, int]  # open alerts of each of the requirement's metrics
+
+    @classmethod
+    def of(cls, summary: AlertSummary, metrics: Iterable[str]) -> OpenCause:
+        """The part of a summary that concerns these metrics."""
+        wanted = set(metrics)
+        counts = dict(sorted(Counter(alert.metric for alert in summary.alerts
+                                     if alert.metric in wanted and alert.state == "open"
+                                     ).items()))
+        build = summary.build
+        return cls(summary.id, summary.kind, summary.cause.direction, summary.severity,
+                   summary.cause.branch, {"ci": build["ci"], "id": build["id"],
+                                          "time": build["time"]}, counts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The cause as the report shows it."""
+        return {"id": self.id, "kind": self.kind, "direction": self.direction,
+                "severity": self.severity, "branch": self.branch, "build": dict(self.build),
+                "counts": dict(self.counts), "links": {"html": summary_url(self.id),
+                                                       "api": api_summary_url(self.id)}}
+
+
+@dataclass(frozen=True)
 class RequirementReport:
-    """A requirement, the metrics that verify it, their cells and the resulting status."""
+    """A requirement, the metrics that verify it, their cells and the resulting status, and
+    the open alert summaries of its metrics."""
 
     requirement: Requirement
     metrics: tuple[str, ...]
     cells: tuple[Cell, ...]
     status: Status
     previous_status: Status | None = None  # None: no previous report
+    open_causes: tuple[OpenCause, ...] = ()
 
     @property
     def worst(self) -> Cell | None:
@@ -137,6 +179,7 @@ class RequirementReport:
             "metrics": list(self.metrics),
             "worst_cell": None if worst is None else self.cells.index(worst),
             "cells": [cell.to_json() for cell in self.cells],
+            "open_alert_summaries": [cause.to_json() for cause in self.open_causes],
         }
 
 
@@ -284,8 +327,10 @@ def build_report(
     builds: Sequence[Mapping[str, Any]],
     previous: Iterable[Observation] | None = None,
     previous_builds: Sequence[Mapping[str, Any]] = (),
+    open_summaries: Sequence[AlertSummary] = (),
 ) -> Report:
-    """The report of these observations, compared with the previous ones when given."""
+    """The report of these observations, compared with the previous ones when given; each
+    requirement with the open alert summaries that touch its metrics."""
     current = latest_cells(observations)
     before = latest_cells(previous) if previous is not None else {}
     requirements = []
@@ -298,7 +343,9 @@ def build_report(
         cells = tuple(judge_cell(names[key[0]], current[key], old.get(key)) for key in keys)
         requirements.append(RequirementReport(
             requirement, tuple(names), cells, requirement_status(cells),
-            requirement_status(old_cells) if previous is not None else None))
+            requirement_status(old_cells) if previous is not None else None,
+            tuple(OpenCause.of(summary, names) for summary in open_summaries
+                  if summary.state == "open" and any(map(summary.has_metric, names)))))
     counts: dict[str, int] = {
         status: sum(1 for item in requirements if item.status == status)
         for status in STATUSES}

@@ -36,9 +36,16 @@ REGRESSION_AT = 0.7
 REGRESSION_PACKAGE = "jointcal"
 DEGRADED_METRICS = ("validate_drp.AM1", "validate_drp.AD1")
 REGRESSION_SHIFT = 2.5  # marcsec, added to every degraded series from the regression on
+IMPROVEMENT_AT = 0.55  # a meas_algorithms change lowers the outlier fraction PF1 …
+IMPROVEMENT_PACKAGE = "meas_algorithms"
+IMPROVED_METRIC = "validate_drp.PF1"
+IMPROVEMENT_FACTOR = 0.75  # … by a quarter in every series
 MISSING_AT = 0.42
 DRIFTING_METRIC = "pipe_tasks.peak_memory"
-DRIFT = 0.10  # relative growth over the whole history
+DRIFT_AT = 0.3  # a daf_butler change starts a slow growth of the peak memory …
+DRIFT_PACKAGE = "daf_butler"
+DRIFT = 0.10  # … by this much (relative) …
+DRIFT_NIGHTS = 20  # … over this many nights, where it stays
 OUTLIER_RATE = 0.006
 MIN_NIGHTS = 14
 
@@ -98,16 +105,19 @@ METRICS: tuple[MetricModel, ...] = (
     ),
 )
 
-# Series that hover around a spec threshold of metrics/specs, so their verdicts vary.
+# Series whose level sits near a spec threshold, each on one side of it with a margin of
+# about three times its scatter (a well-run project: no series parked at a threshold,
+# flapping between minimum and design), or at a stretch threshold, where a verdict that
+# varies between stretch and design is no alert.
 NEAR_SPEC: Mapping[tuple[str, str, str | None], float] = {
-    ("hsc_rc2", "validate_drp.PA1", "r"): 4.95,  # design 5 mmag (gri)
+    ("hsc_rc2", "validate_drp.PA1", "r"): 4.6,  # design 5 mmag (gri)
     ("hsc_rc2", "validate_drp.PA1", "g"): 3.05,  # stretch 3 mmag (gri)
-    ("dc2_test_med", "validate_drp.PA1", "y"): 7.4,  # design 7.5 mmag (uzy)
-    ("hsc_rc2", "validate_drp.AD3", "z"): 29.2,  # design 30 marcsec
+    ("dc2_test_med", "validate_drp.PA1", "y"): 6.8,  # design 7.5 mmag (uzy)
+    ("hsc_rc2", "validate_drp.AD3", "z"): 27.5,  # design 30 marcsec
     ("dc2_test_med", "validate_drp.PF1", "i"): 5.05,  # stretch 5 %
-    ("dc2_test_med", "validate_drp.AF2", "u"): 9.7,  # design 10 %
-    ("hsc_rc2", "validate_drp.TE1", "i"): 1.95e-5,  # design 2e-5
-    ("dc2_test_med", "dm_latency.OTT1", None): 57.0,  # design 1 min
+    ("dc2_test_med", "validate_drp.AF2", "u"): 8.6,  # design 10 %
+    ("hsc_rc2", "validate_drp.TE1", "i"): 1.8e-5,  # design 2e-5
+    ("dc2_test_med", "dm_latency.OTT1", None): 50.0,  # design 1 min
 }
 
 
@@ -139,6 +149,8 @@ class DemoEvents:
     """The events injected into a demo history, for tests and tours to find."""
 
     regression_build_id: str  # the nightly where a jointcal change degrades AM1 and AD1
+    drift_build_id: str  # the nightly where a daf_butler change starts the memory drift
+    improvement_build_id: str  # the nightly where a meas_algorithms change improves PF1
     missing_night: date  # no build posted that night
     pr_build_ids: tuple[str, ...]  # github-actions run ids, in time order
     pa1_pr_build_id: str  # the PR build that worsens PA1
@@ -152,12 +164,16 @@ class _Schedule:
     nights: tuple[date, ...]
     missing: int
     regression: int
+    drift: int
+    improvement: int
     pull_requests: tuple[tuple[int, PullRequestPlan], ...]  # (night index, plan)
 
     def events(self) -> DemoEvents:
         runs = [(_run_id(self.nights[i], plan), plan) for i, plan in self.pull_requests]
         return DemoEvents(
             regression_build_id=_nightly_id(self.nights[self.regression]),
+            drift_build_id=_nightly_id(self.nights[self.drift]),
+            improvement_build_id=_nightly_id(self.nights[self.improvement]),
             missing_night=self.nights[self.missing],
             pr_build_ids=tuple(run for run, _ in runs),
             pa1_pr_build_id=next(run for run, plan in runs if plan.pa1_factor > 1.0),
@@ -175,7 +191,8 @@ class _Series:
 class _Build:
     info: dict[str, Any]  # the submission's "build" object
     time: datetime
-    progress: float  # 0 at the first night, 1 at the last
+    drifted: float  # 0 until the drift's night, then up to 1 at the last
+    improved: bool
     degraded: bool
     pa1_factor: float
 
@@ -211,7 +228,9 @@ def _schedule(nights: int, end: datetime | None) -> _Schedule:
     dates = tuple(last - timedelta(days=nights - 1 - i) for i in range(nights))
     missing = round(MISSING_AT * (nights - 1))
     regression = round(REGRESSION_AT * (nights - 1))
-    taken = {missing, regression}
+    drift = round(DRIFT_AT * (nights - 1))
+    improvement = round(IMPROVEMENT_AT * (nights - 1))
+    taken = {missing, regression, drift, improvement}
     placed = []
     for plan in PULL_REQUESTS:
         index = round(plan.at * (nights - 1))
@@ -219,7 +238,7 @@ def _schedule(nights: int, end: datetime | None) -> _Schedule:
             index += 1
         taken.add(index)
         placed.append((index, plan))
-    return _Schedule(dates, missing, regression, tuple(placed))
+    return _Schedule(dates, missing, regression, drift, improvement, tuple(placed))
 
 
 def _utc(moment: datetime) -> datetime:
@@ -262,7 +281,9 @@ def _package_history(rng: np.random.Generator, schedule: _Schedule) -> list[dict
     for index in range(1, len(schedule.nights)):
         for name, rate in MERGE_RATES.items():
             merged = rng.poisson(rate) > 0
-            if merged or (index == schedule.regression and name == REGRESSION_PACKAGE):
+            if merged or (index, name) in ((schedule.regression, REGRESSION_PACKAGE),
+                                           (schedule.drift, DRIFT_PACKAGE),
+                                           (schedule.improvement, IMPROVEMENT_PACKAGE)):
                 current[name] = _commit(rng)
         history.append(dict(current))
     return history
@@ -278,7 +299,6 @@ def _packages(commits: Mapping[str, str]) -> list[dict[str, str]]:
 def _builds(
     rng: np.random.Generator, schedule: _Schedule, packages: Sequence[Mapping[str, str]]
 ) -> list[_Build]:
-    last = len(schedule.nights) - 1
     builds = []
     for index, night in enumerate(schedule.nights):
         if index == schedule.missing:
@@ -297,7 +317,8 @@ def _builds(
             "commit": pinned,
             "packages": _packages(packages[index]),
         }
-        builds.append(_Build(info, moment, index / last, index >= schedule.regression, 1.0))
+        builds.append(_Build(info, moment, _drifted(index, schedule),
+                             index >= schedule.improvement, index >= schedule.regression, 1.0))
     for index, plan in schedule.pull_requests:
         night = schedule.nights[index]
         moment = datetime.combine(night, clock(13), UTC) + timedelta(
@@ -316,8 +337,15 @@ def _builds(
             "packages": _packages({**packages[index], "pipe_tasks": head}),
         }
         degraded = index >= schedule.regression
-        builds.append(_Build(info, moment, index / last, degraded, plan.pa1_factor))
+        builds.append(_Build(info, moment, _drifted(index, schedule),
+                             index >= schedule.improvement, degraded, plan.pa1_factor))
     return sorted(builds, key=lambda build: build.time)
+
+
+def _drifted(index: int, schedule: _Schedule) -> float:
+    """How far the memory drift has gone at a night: 0 until it starts, 1 from
+    `DRIFT_NIGHTS` later on."""
+    return min(1.0, max(0.0, (index - schedule.drift) / DRIFT_NIGHTS))
 
 
 def _measurements(
@@ -333,9 +361,11 @@ def _measurements(
             shape = series[(dataset, model.name, band)]
             level = shape.level
             if model.name == DRIFTING_METRIC:
-                level *= 1.0 + DRIFT * build.progress
+                level *= 1.0 + DRIFT * build.drifted
             if model.name == "validate_drp.PA1":
                 level *= build.pa1_factor
+            if model.name == IMPROVED_METRIC and build.improved:
+                level *= IMPROVEMENT_FACTOR
             if build.degraded:
                 level += shape.regression_shift
             value = level * (1.0 + shape.scatter * rng.normal())

@@ -21,6 +21,7 @@ DEFAULT_SETTINGS = {
     "persistence": DEFAULT_PARAMS.persistence, "window": DEFAULT_PARAMS.window,
     "span": DEFAULT_PARAMS.span, "scan": list(DEFAULT_PARAMS.scan),
     "min_history": DEFAULT_PARAMS.min_history, "noise_window": DEFAULT_PARAMS.noise_window,
+    "resolve_after": DEFAULT_PARAMS.resolve_after,
 }
 
 
@@ -35,7 +36,10 @@ def test_metrics_show_detection_settings_in_force_and_those_the_catalog_sets(
     assert runtime["detection"] == {
         "enabled": True, "settings": {**DEFAULT_SETTINGS, "min_relative": 0.05},
         "overrides": {"min_relative": 0.05}}
-    assert listed["validate_drp.PA1"]["detection"] == {
+    assert listed["validate_drp.PA1"]["detection"] == {  # z >= 4: 12 series of one KPM
+        "enabled": True, "settings": {**DEFAULT_SETTINGS, "threshold": 4.0},
+        "overrides": {"threshold": 4.0}}
+    assert listed["dm_latency.OTT1"]["detection"] == {
         "enabled": True, "settings": DEFAULT_SETTINGS, "overrides": {}}
     assert (runtime["unit"], runtime["better"], runtime["source"]) == ("s", "lower", "catalog")
 

@@ -19,6 +19,7 @@ from harness.detection.rules import (
     Finding,
     excursion_alert,
     excursion_reason,
+    met_again,
     open_spec_ranks,
     series_findings,
     spec_alert,
@@ -344,3 +345,40 @@ def test_a_spec_alert_names_the_spec_it_crossed_and_no_other_level(
         assert (("fails the minimum spec" in reason) if spec.level == "minimum"
                 else (f"fails its {spec.level} spec" in reason))
     assert "  " not in reason and not reason.endswith(" ")
+
+
+# --- spec alerts that the series meets again ---------------------------------------------
+
+DAY_NS = 86_400 * 10**9
+NOTICED_NS = 1_795_143_600 * 10**9  # 2026-11-20T03:00Z, the example alert's build
+
+
+def latest(verdicts: Sequence[str], start: int = 1) -> tuple[list[int], list[str]]:
+    """Times of builds a day apart from `start` days after the alert's, and their verdicts."""
+    return [NOTICED_NS + (start + i) * DAY_NS for i in range(len(verdicts))], list(verdicts)
+
+
+def test_a_spec_alert_is_met_again_after_three_builds_that_meet_its_spec() -> None:
+    spec = alert("spec")
+    assert met_again([spec], *latest(["design", "stretch", "design"]), 3) == [spec]
+    assert met_again([spec], *latest(["design", "minimum", "design"]), 3) == []
+    assert met_again([spec], *latest(["design", "design"]), 3) == []
+
+
+def test_the_builds_that_meet_it_again_must_all_come_after_the_alert() -> None:
+    spec = alert("spec")
+    assert met_again([spec], *latest(["design"] * 3, start=-1), 3) == []
+    assert met_again([spec], *latest(["design"] * 3, start=-1), 1) == [spec]
+
+
+def test_a_critical_alert_is_met_again_once_the_minimum_spec_is() -> None:
+    failed = alert("spec", severity="critical")
+    assert met_again([failed], *latest(["minimum"] * 3), 3) == [failed]
+    assert met_again([failed], *latest(["minimum", "fail", "minimum"]), 3) == []
+
+
+def test_only_open_or_acknowledged_spec_alerts_are_met_again() -> None:
+    times, verdicts = latest(["design"] * 3)
+    alerts = [alert("spec", state="resolved"), alert("spec", state="invalid"), alert(),
+              alert("spec", state="acknowledged")]
+    assert met_again(alerts, times, verdicts, 3) == [alerts[3]]

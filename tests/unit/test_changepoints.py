@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from harness.detection.changepoints import ChangePoint, change_points
 from harness.detection.params import DEFAULT_PARAMS
+from harness.detection.scans import series_change_alerts
+from harness.times import point_time
+
+from .examples import DIMENSIONS, RUNTIME, alert
 
 WOBBLE = [0.5 * ((i * 7) % 5 - 2) for i in range(200)]
 
@@ -57,3 +64,36 @@ def test_a_change_point_is_json() -> None:
     [found] = change_points(level(100, 30) + level(110, 30, 30), "lower")
     assert found.to_json() == {"index": 30, "before": 100.0, "after": 110.0, "change": 10.0,
                                "relative_change": 0.1, "direction": "regression"}
+
+
+def test_a_few_values_at_either_end_are_no_lasting_shift() -> None:
+    # as sure as the excursion test must be: three values, one an outlier, are not
+    assert change_points(level(100, 60) + [100.0, 101.0, 130.0], "lower") == []
+    assert change_points([101.0, 99.0, 103.0] + level(100, 60), "lower") == []
+
+
+def test_a_small_shift_needs_long_segments_to_count() -> None:
+    # 2 (σ of the wobble from its differences ≈ 1.1): over 6 values no, over 30 yes
+    assert change_points(level(100, 60) + level(102, 6, 60), "lower") == []
+    [found] = change_points(level(100, 60) + level(102, 30, 60), "lower")
+    assert found.index in (60, 61)
+
+
+# --- the scan's rules on one series (harness.detection.scans) ----------------------------
+
+def rows_of(values: list[float]) -> list[dict[str, Any]]:
+    """Stored points of builds n000, n001, … one a day."""
+    return [{"value": value, "build_id": f"n{i:03d}", "ci": "jenkins",
+             "time": (1_790_000_000 + 86_400 * i) * 10**9} for i, value in enumerate(values)]
+
+
+def test_a_change_after_an_open_excursion_the_same_way_is_that_excursion() -> None:
+    steps = rows_of(level(100, 30) + level(110, 30, 30) + level(120, 30, 60))
+    both = series_change_alerts(RUNTIME, DIMENSIONS, "main", steps, [])
+    assert [alert.started_build for alert in both] == ["n030", "n060"]
+    drift = alert("regression", series=(RUNTIME.name, DIMENSIONS, "main"), build="n035",
+                  started_build="n028", started_time=point_time(steps[28]["time"]))
+    assert series_change_alerts(RUNTIME, DIMENSIONS, "main", steps, [drift]) == []
+    closed = replace(drift, state="resolved")
+    later = series_change_alerts(RUNTIME, DIMENSIONS, "main", steps, [closed])
+    assert [alert.started_build for alert in later] == ["n060"]  # n030 is near its builds

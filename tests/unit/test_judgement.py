@@ -169,3 +169,38 @@ def test_history_needed_follows_the_metrics_settings() -> None:
     assert history_needed(build_of(0, 1.0), CATALOG) == DEFAULT_PARAMS.history_needed
 
 
+
+
+def test_a_spec_alert_resolves_once_the_series_meets_the_spec_for_three_builds() -> None:
+    # builds 40 and 41 met only the minimum spec (design 5 mmag); 42 and 43 meet it again
+    history = rows([4.5] * 40) + Rows([nanoseconds(at(i)) for i in (40, 41, 42, 43)],
+                                      [6.0, 5.8, 4.6, 4.5],
+                                      ["minimum", "minimum", "design", "design"],
+                                      ["jenkins"] * 4, ["b040", "b041", "b042", "b043"])
+    spec = alert("spec", build="b040", time=point_time(nanoseconds(at(40))))
+    stored = Stored({KEY: Around(history, NO_ROWS)}, [spec])
+    assert judge_submission(build_of(44, 4.55), CATALOG, stored).resolved == (spec,)
+    assert judge_submission(build_of(44, 5.5), CATALOG, stored).resolved == ()
+    acknowledged = replace(spec, state="acknowledged")
+    judged = judge_submission(build_of(44, 4.55), CATALOG, replace(stored, alerts=[acknowledged]))
+    assert judged.resolved == (acknowledged,)
+
+
+def test_a_spec_alert_found_by_this_judgement_waits_for_a_later_one() -> None:
+    # a late build that fails design, with three later builds that meet it: the alert it
+    # opens is left open now; the next build judged resolves it
+    later = rows([4.5, 4.6, 4.4], first=41)
+    judged = judge_submission(build_of(40, 6.0), CATALOG, Stored({KEY: Around(rows(noise(40)),
+                                                                              later)}))
+    assert [a.kind for a in judged.alerts] == ["spec"] and judged.resolved == ()
+
+
+def test_how_many_builds_resolve_a_spec_alert_is_a_detection_setting() -> None:
+    history = rows([4.5] * 40) + Rows([nanoseconds(at(40)), nanoseconds(at(41))], [6.0, 4.6],
+                                      ["minimum", "design"], ["jenkins"] * 2, ["b040", "b041"])
+    spec = alert("spec", build="b040", time=point_time(nanoseconds(at(40))))
+    stored = Stored({KEY: Around(history, NO_ROWS)}, [spec])
+    assert judge_submission(build_of(42, 4.55), CATALOG, stored).resolved == ()
+    quick = replace(PA1, detection=DetectionSettings(overrides={"resolve_after": 2}))
+    catalog = replace(CATALOG, metrics={**CATALOG.metrics, PA1.name: quick})
+    assert judge_submission(build_of(42, 4.55), catalog, stored).resolved == (spec,)

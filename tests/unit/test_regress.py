@@ -3,11 +3,12 @@ judgement whole or build by build, symmetric in direction, insufficient history,
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.detection.excursions import compare_to_base, judge_point, judge_series
+from harness.detection.excursions import _onset, compare_to_base, judge_point, judge_series
 from harness.detection.params import DEFAULT_PARAMS, DetectionParams
 from harness.detection.robust import robust_noise
 
@@ -25,6 +26,13 @@ def excursions(values: list[float], better: str = "lower") -> list[tuple[int, st
 
 def test_a_step_of_six_noise_units_is_one_regression_dated_at_its_first_build() -> None:
     assert excursions(STEP) == [(43, "regression", 40)]
+
+
+def test_a_baseline_off_the_level_does_not_date_a_step_back_to_the_first_build() -> None:
+    # the level sits 0.7 noise units above the baseline the test used: every suffix of the
+    # history stands above it, the longest most of all; the step still began at build 82
+    values = np.r_[[14.2 + 0.42 * w for w in WOBBLE[:82]], [16.0, 16.7, 16.8, 16.3]]
+    assert _onset(values, 0, 13.9, 0.42, DEFAULT_PARAMS) == 3
 
 
 def test_the_same_step_of_a_higher_is_better_metric_is_an_improvement() -> None:

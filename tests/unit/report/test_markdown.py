@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import pytest
 
+from harness.alerting.summaries import summarize
 from harness.catalog import Requirement
 from harness.markdown import code, escape
 from harness.report.markdown import percent, quantity, render_markdown, step_text
 from harness.report.model import BuildRef, Observation, Step, build_report
 from harness.testing.hostile import STRINGS, URLS, markdown_problems
 
-from ..examples import CATALOG, PA1
+from ..examples import CATALOG, PA1, RUNTIME, alert
 
 BUILD = {"ci": "jenkins", "id": "9", "branch": "main", "time": "2026-11-20T03:00:00Z",
          "commit": "abc", "datasets": ["hsc"]}
@@ -81,3 +82,33 @@ def test_every_submitted_string_is_shown_escaped(hostile: str) -> None:
     assert f"dataset={escape(hostile)}, filter={escape(hostile)}" in text
     assert f"| LPM-17-PA1 ({escape(URLS['javascript'])}) | {escape(hostile)} |" in text
     assert f", commit {code(hostile)};" in text
+
+
+def test_each_requirement_names_the_open_summaries_of_its_metrics() -> None:
+    regression = alert(series=(PA1.name, {"dataset": "hsc", "filter": "r"}, "main"),
+                       build="n12", started_build="n10", started_time="2026-11-18T03:00:00Z")
+    elsewhere = alert(series=(RUNTIME.name, {"dataset": "hsc"}, "main"), build="n12")
+    closed = replace(alert(build="n02", time="2026-10-01T03:00:00Z"), state="resolved")
+    summaries = summarize([regression, elsewhere, closed])
+    report = build_report(CATALOG, [observation(4.0)], title="t", scope={}, builds=[BUILD],
+                          open_summaries=summaries)
+    (requirement,) = report.requirements
+    (cause,) = requirement.open_causes
+    assert cause.id == summaries[[s.cause.build_id for s in summaries].index("n10")].id
+    assert cause.to_json() == {
+        "id": cause.id, "kind": "regression", "direction": "regression",
+        "severity": "warning", "branch": "main",
+        "build": {"ci": "jenkins", "id": "n10", "time": "2026-11-18T03:00:00Z"},
+        "counts": {PA1.name: 1}, "links": {"html": f"/dash/summaries/{cause.id}",
+                                          "api": f"/api/v1/alert-summaries/{cause.id}"}}
+    text = render_markdown(report, "https://h.example")
+    assert (f"- LPM-17-PA1: [regression](https://h.example/dash/summaries/{cause.id}) (warning)"
+            f" since build jenkins n10 on `main`: `{PA1.name}` × 1") in text
+    quiet = build_report(CATALOG, [observation(4.0)], title="t", scope={}, builds=[BUILD])
+    assert "No alert summary is open on these metrics." in render_markdown(quiet, "https://h")
+
+
+def test_the_report_says_that_missing_design_without_a_minimum_spec_fails() -> None:
+    text = render_markdown(build_report(CATALOG, [], title="t", scope={}, builds=[]), "h")
+    assert "A metric with no minimum spec has no conditional pass: missing its design spec " \
+           "is a failure." in text
