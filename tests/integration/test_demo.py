@@ -122,6 +122,39 @@ def test_the_regression_comes_with_a_jointcal_change_and_stays(history, events):
     assert after - before > 1.5
 
 
+def test_a_meas_algorithms_change_lowers_pf1_by_a_quarter(history, events):
+    builds = nightly(history, "dc2_test_med")
+    at = next(i for i, s in enumerate(builds) if s["build"]["id"] == events.improvement_build_id)
+    commits = [{p["name"]: p["commit"] for p in s["build"]["packages"]} for s in builds]
+    assert commits[at]["meas_algorithms"] != commits[at - 1]["meas_algorithms"]
+    for band in FILTERS:
+        before = statistics.median(values(s, "validate_drp.PF1")[band] for s in builds[at - 15:at])
+        after = statistics.median(values(s, "validate_drp.PF1")[band] for s in builds[at:at + 15])
+        assert 0.65 < after / before < 0.85, band
+
+
+def test_the_peak_memory_drifts_up_from_a_daf_butler_change_then_holds(history, events):
+    builds = nightly(history, "hsc_rc2")
+    at = next(i for i, s in enumerate(builds) if s["build"]["id"] == events.drift_build_id)
+    commits = [{p["name"]: p["commit"] for p in s["build"]["packages"]} for s in builds]
+    assert commits[at]["daf_butler"] != commits[at - 1]["daf_butler"]
+    memory = [values(s, "pipe_tasks.peak_memory")[None] for s in builds]
+    before = statistics.median(memory[at - 15:at])
+    middle = statistics.median(memory[at + 5:at + 15])
+    after = statistics.median(memory[at + 25:at + 40])
+    assert before < middle < after and 1.07 < after / before < 1.13
+    assert 0.97 < statistics.median(memory[-15:]) / after < 1.03  # it stays
+
+
+def test_no_series_is_parked_at_a_design_threshold(history):
+    # every near-spec series keeps about three scatters from its design threshold
+    for dataset, metric, band, design in (("hsc_rc2", "validate_drp.PA1", "r", 5.0),
+                                          ("hsc_rc2", "validate_drp.AD3", "z", 30.0),
+                                          ("dc2_test_med", "dm_latency.OTT1", None, 60.0)):
+        level = statistics.median(values(s, metric)[band] for s in nightly(history, dataset))
+        assert level < 0.93 * design, (dataset, metric, band)
+
+
 def test_pr_builds_carry_their_pull_request(history, events):
     prs = [s for s in history if s["build"]["ci"] == PR_CI]
     assert {s["build"]["id"] for s in prs} == set(events.pr_build_ids)
