@@ -27,9 +27,10 @@ from harness.detection.rules import (
     met_again,
     open_spec_ranks,
     series_findings,
+    shortfalls,
     spec_alert,
 )
-from harness.detection.verdicts import judge, verdict
+from harness.detection.verdicts import applicable_specs, judge, verdict
 from harness.model import Excursion, Measurement, Result, Submission
 from harness.points import NO_ROWS, Around, Rows
 from harness.times import nanoseconds, parse_utc, point_time
@@ -223,10 +224,12 @@ def _alerts(one: _Series, open_spec_rank: int, submission: Submission) -> list[A
     """The alerts of the judged positions of one series."""
     rows = one.rows
     excursions = one.excursions[:one.last - one.first + 1]
+    measurement = one.measurement
+    verdicts = shortfalls(rows.verdicts[:one.last + 1],
+                          applicable_specs(one.metric.specs, measurement.dimensions))
     findings = series_findings([e.decision if e else "ok" for e in excursions],
                                [e.started if e else 0 for e in excursions],
-                               rows.verdicts[:one.last + 1], one.first, open_spec_rank)
-    measurement = one.measurement
+                               verdicts, one.first, open_spec_rank)
     branch = submission.build.branch
     alerts = []
     for finding in findings:

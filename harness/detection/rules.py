@@ -9,7 +9,7 @@ alert resolved once the series has met its spec again for `resolve_after` builds
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,6 +90,14 @@ def met_again(alerts: Sequence[Alert], times: Sequence[int], verdicts: Sequence[
 def spec_rank(alert: Alert) -> int:
     """The verdict rank a spec alert stands for: critical (fail) 3, else (minimum) 2."""
     return 3 if alert.severity == "critical" else 2
+
+
+def shortfalls(verdicts: Sequence[str | None], levels: Collection[str]) -> list[str | None]:
+    """The verdicts as the spec rules read them, given the spec levels a series has: without
+    a design spec, meeting the minimum is meeting the best there is, no shortfall."""
+    if "design" in levels:
+        return list(verdicts)
+    return ["design" if verdict == "minimum" else verdict for verdict in verdicts]
 
 
 def open_spec_ranks(alerts: Sequence[Alert]) -> dict[str, int]:

@@ -59,8 +59,14 @@ def replay_series(
     `summary` is given, it is filled with the number of builds judged."""
     from harness.detection.excursions import judge_series
     from harness.detection.params import DEFAULT_PARAMS
-    from harness.detection.rules import BuildRef, excursion_alert, series_findings, spec_alert
-    from harness.detection.verdicts import verdict
+    from harness.detection.rules import (
+        BuildRef,
+        excursion_alert,
+        series_findings,
+        shortfalls,
+        spec_alert,
+    )
+    from harness.detection.verdicts import applicable_specs, verdict
 
     params = params or DEFAULT_PARAMS
     main = [point for point in points if point.branch == default_branch]
@@ -68,7 +74,8 @@ def replay_series(
     judged = [verdict(point.value, specs, {}) for point in main]
     excursions = judge_series([point.value for point in main], better, params)
     findings = series_findings([e.decision for e in excursions], [e.started for e in excursions],
-                               [level for level, _ in judged], 0)
+                               shortfalls([level for level, _ in judged],
+                                          applicable_specs(specs, {})), 0)
     if summary is not None:
         summary["builds"] = len(main)
     for finding in sorted(findings, key=lambda found: (found.end, found.kind != "spec")):

@@ -204,3 +204,12 @@ def test_how_many_builds_resolve_a_spec_alert_is_a_detection_setting() -> None:
     quick = replace(PA1, detection=DetectionSettings(overrides={"resolve_after": 2}))
     catalog = replace(CATALOG, metrics={**CATALOG.metrics, PA1.name: quick})
     assert judge_submission(build_of(42, 4.55), catalog, stored).resolved == (spec,)
+
+
+def test_meeting_the_minimum_of_a_metric_without_a_design_spec_is_no_alert() -> None:
+    only_minimum = replace(PA1, specs=tuple(s for s in PA1.specs if s.level == "minimum"))
+    catalog = replace(CATALOG, metrics={**CATALOG.metrics, PA1.name: only_minimum})
+    judged = judge_submission(build_of(0, 6.0), catalog, Stored({}))
+    assert judged.results[0].verdict == "minimum" and judged.alerts == []
+    (failed,) = judge_submission(build_of(0, 9.0), catalog, Stored({})).alerts
+    assert (failed.kind, failed.severity) == ("spec", "critical")
