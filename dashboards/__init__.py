@@ -17,11 +17,12 @@ def register_dashboards(app: Flask) -> None:
     """Attach the dashboard pages and the BokehJS files to the app."""
     # Imported here, not above: the pages use harness.web.context, and harness.web (whose
     # create_app calls this) imports this package; at the top, `import dashboards` fails.
-    from dashboards import reports, views
+    from dashboards import alert_pages, reports, views
 
     dash = Blueprint("dash", __name__, url_prefix="/dash", template_folder="templates",
                      static_folder="assets", static_url_path="/assets")
     dash.register_blueprint(views.bp)
+    dash.register_blueprint(alert_pages.bp)
     dash.register_blueprint(reports.bp)
     dash.add_url_rule("/static/<path:filename>", "bokehjs", _bokehjs)
     dash.register_error_handler(HarnessError, _error_page)

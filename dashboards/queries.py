@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from harness.changes import package_changes
+from harness.model import BuildRecord
 from harness.points import Rows
 from harness.storage.influx import RESULTS, InfluxStore, dimensions_of, identifier
 from harness.times import rfc3339, time_literal
@@ -131,6 +133,47 @@ def history(store: InfluxStore, metric: str, dimensions: Mapping[str, str],
     rows = [row for item in store.query(f"SELECT {fields} FROM {RESULTS} WHERE {where}", params)
             for row in item.rows]
     return History(rows, len(rows))
+
+
+@dataclass(frozen=True)
+class SeriesWindow:
+    """The builds of one series around a moment: some before it, some from it on."""
+
+    metric: str
+    dimensions: Mapping[str, str]
+    history: History
+
+
+def around(store: InfluxStore, metrics: Sequence[str], branch: str, moment: datetime,
+           before: int = 20, after: int = 12) -> list[SeriesWindow]:
+    """Every series of these metrics on a branch: its last `before` builds before a moment
+    and its first `after` builds from it on (one request, two statements)."""
+    if not metrics:
+        return []
+    params: dict[str, Any] = {f"m{index}": name for index, name in enumerate(sorted(metrics))}
+    names = " OR ".join(f"metric = ${key}" for key in params)
+    params.update(branch=branch, at=time_literal(moment))
+    fields = ", ".join(identifier(name) for name in HISTORY_FIELDS)
+    where = f"FROM {RESULTS} WHERE branch = $branch AND ({names})"
+    earlier, later = store.query_each([
+        f"SELECT {fields} {where} AND time < $at GROUP BY * ORDER BY time DESC LIMIT {before}",
+        f"SELECT {fields} {where} AND time >= $at GROUP BY * ORDER BY time ASC LIMIT {after}",
+    ], params)
+    rows: dict[tuple[str, tuple[tuple[str, str], ...]], list[Mapping[str, Any]]] = {}
+    for found, newest_first in ((earlier, True), (later, False)):
+        for item in found:
+            key = (item.tags["metric"], tuple(sorted(dimensions_of(item.tags).items())))
+            rows.setdefault(key, []).extend(item.rows[::-1] if newest_first else item.rows)
+    return [SeriesWindow(metric, dict(dimensions), History(found, len(found)))
+            for (metric, dimensions), found in sorted(rows.items())]
+
+
+def changes_of(store: InfluxStore, record: BuildRecord
+               ) -> tuple[BuildRecord | None, list[dict[str, Any]]]:
+    """A build's previous build on its branch, and the package changes since that one."""
+    previous = store.previous_build(record)
+    return previous, package_changes(previous.build.packages_json() if previous else [],
+                                     record.build.packages_json())
 
 
 def _extremes(store: InfluxStore, where: str, params: Mapping[str, Any], total: int,

@@ -26,32 +26,42 @@ class Cell:
     value: float | None
     unit: str
     link: str
+    regressed: bool = False  # an open or acknowledged regression alert stands on it
+
+
+REGRESSED_OUTLINE = "#b2182b"
 
 
 def verdict_matrix(cells: Sequence[Cell], title: str = "") -> object:
     """Metrics down, dimension combinations across, each cell coloured by its verdict and
-    opening the metric's history when clicked."""
+    opening the metric's history when clicked; a cell whose series has a standing
+    regression is outlined and marked ▲, whatever its latest verdict."""
     rows = sorted({cell.metric for cell in cells}, reverse=True)
     columns = sorted({cell.column for cell in cells})
     data = {
         "metric": [c.metric for c in cells], "column": [c.column for c in cells],
         "verdict": [c.verdict for c in cells], "link": [c.link for c in cells],
-        "text": [_short(c.value) for c in cells],
+        "text": [("▲ " if c.regressed else "") + _short(c.value) for c in cells],
         "value": [f"{_short(c.value)} {c.unit}".strip() for c in cells],
+        "regression": ["standing" if c.regressed else "none" for c in cells],
+        "outline": [REGRESSED_OUTLINE if c.regressed else "white" for c in cells],
+        "outline_width": [3 if c.regressed else 1 for c in cells],
     }
     source = ColumnDataSource(data, name="matrix-cells")
     plot = figure(title=title, x_range=columns, y_range=rows, name="verdict-matrix",
                   height=max(240, 26 * len(rows) + 110), sizing_mode="stretch_width",
                   tools="", toolbar_location=None, x_axis_location="above")
     cells_renderer = plot.rect(
-        "column", "metric", 0.96, 0.9, source=source, name="cells", line_color="white",
+        "column", "metric", 0.96, 0.9, source=source, name="cells", line_color="outline",
+        line_width="outline_width",
         fill_color=factor_cmap("verdict", [VERDICT_COLORS[v] for v in VERDICTS], VERDICTS))
     plot.text("column", "metric", text="text", source=source, text_align="center",
               text_baseline="middle", text_font_size="10px", text_color="white")
     plot.add_tools(
         HoverTool(renderers=[cells_renderer],
                   tooltips=[("metric", "@metric"), ("series", "@column"),
-                            ("latest", "@value"), ("verdict", "@verdict")]),
+                            ("latest", "@value"), ("verdict", "@verdict"),
+                            ("regression", "@regression")]),
         TapTool(renderers=[cells_renderer], callback=OpenURL(url="@link", same_tab=True)))
     plot.xaxis.major_label_orientation = 0.9
     plot.grid.grid_line_color = None

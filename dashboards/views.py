@@ -13,28 +13,29 @@ from flask.typing import ResponseReturnValue
 
 from dashboards import queries
 from dashboards.drilldown import BlobView, applicable, choose
-from dashboards.figures import Marker, SpecLine, alert_figure, history_figure
+from dashboards.figures import alert_figure, history_figure
 from dashboards.page import embed, page
+from dashboards.shaping import marker, metric_or_404, ms, series_label, specs_for
 from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
-from harness.alerting.alerts import Alert, series_key
+from dashboards.triage import allowed_actions, of_build, row_of, standing_regressions
+from harness.alerting.alerts import series_key
 from harness.alerting.log import AlertLog
-from harness.alerting.summaries import find_summary
-from harness.catalog import Catalog, Metric
-from harness.changes import package_changes
+from harness.alerting.summaries import summarize, summary_id_of
+from harness.catalog import Metric
 from harness.detection.verdicts import margin_to
 from harness.errors import InvalidInput, NotFound, Problem
 from harness.links import (
-    alert_url,
-    api_summary_url,
+    api_alert_url,
     blob_url,
     build_url,
     metric_url,
     release_report_url,
     report_url,
+    summary_url,
 )
 from harness.model import BuildRecord, StoredResult
 from harness.storage.retention import Retention
-from harness.times import epoch_ms, parse_utc, point_time
+from harness.times import parse_utc, point_time
 from harness.web.context import WebContext, context
 
 bp = Blueprint("dash_pages", __name__)
@@ -53,7 +54,9 @@ def overview() -> ResponseReturnValue:
     found = queries.recent(ctx.store, branch)
     options = {key: sorted({s.dimensions[key] for s in found if key in s.dimensions})
                for key in ("dataset", "filter")}
-    open_alerts = Counter(a.series for a in AlertLog(ctx.store).find(state="open"))
+    alerts = AlertLog(ctx.store).find()
+    open_alerts = Counter(a.series for a in alerts if a.state == "open")
+    regressions = standing_regressions(alerts)
     rows: list[dict[str, Any]] = []
     for item in sorted(found, key=lambda s: (s.metric, sorted(s.dimensions.items()))):
         metric = catalog.get(item.metric)
@@ -62,24 +65,28 @@ def overview() -> ResponseReturnValue:
         if kpm_only and "kpm" not in metric.tags:
             continue
         latest = item.latest
+        series = series_key(metric.name, item.dimensions, branch)
         rows.append({
             "metric": metric, "dimensions": item.dimensions, "latest": latest,
             "link": metric_url(metric.name, item.dimensions, branch),
             "build_link": build_url(latest.ci, latest.build_id),
             "sparkline": sparkline(item.points.values,
                                    [verdict or "none" for verdict in item.points.verdicts]),
-            "open_alerts": open_alerts[series_key(metric.name, item.dimensions, branch)],
+            "open_alerts": open_alerts[series], "regression": regressions.get(series),
             "column": " · ".join(v for _, v in sorted(item.dimensions.items())) or "–",
         })
     counts = Counter(row["latest"].verdict for row in rows)
+    regressed = sum(1 for row in rows if row["regression"] is not None)
     matrix = verdict_matrix(
         [Cell(r["metric"].name, r["column"], r["latest"].verdict, r["latest"].value,
-              r["metric"].unit, r["link"]) for r in rows],
+              r["metric"].unit, r["link"], regressed=r["regression"] is not None)
+         for r in rows],
         title=f"Latest verdict of each series on {branch}") if rows else None
     newest = max((item.latest for item in found), key=lambda latest: latest.time, default=None)
     return page("overview.html", [("Overview", None)], plot=embed(matrix), rows=rows,
-                counts=counts, branch=branch, branches=queries.branches(ctx.store) or [branch],
-                options=options, chosen=chosen, kpm_only=kpm_only,
+                counts=counts, regressed=regressed, branch=branch,
+                branches=queries.branches(ctx.store) or [branch], options=options,
+                chosen=chosen, kpm_only=kpm_only,
                 release_report=release_report_url(branch) if found else None,
                 newest=newest, newest_report=report_url(newest.ci, newest.build_id)
                 if newest else None)
@@ -90,7 +97,7 @@ def metric_history(metric_name: str) -> ResponseReturnValue:
     """One series of a metric over time, with its specs, alerts and change points."""
     ctx = context()
     catalog = ctx.full_catalog()
-    metric = _metric(catalog, metric_name)
+    metric = metric_or_404(catalog, metric_name)
     branch = request.args.get("branch") or catalog.default_branch
     available = queries.series_of(ctx.store, metric.name, branch)
     chosen = {key: request.args[key] for key in metric.dimensions if request.args.get(key)}
@@ -115,14 +122,14 @@ def metric_history(metric_name: str) -> ResponseReturnValue:
             until=until, pr_base=branch).columns()
     plot = history_figure(
         found.columns(), specs_for(metric, dimensions), unit=metric.unit,
-        title=f"{metric.name} · {_label(dimensions)} · {branch}",
-        alerts=[_marker(a) for a in alerts if a.kind != "changepoint"],
-        change_points=[_ms(a.started_time or a.time) for a in alerts if a.kind == "changepoint"],
+        title=f"{metric.name} · {series_label(dimensions)} · {branch}",
+        alerts=[marker(a) for a in alerts if a.kind != "changepoint"],
+        change_points=[ms(a.started_time or a.time) for a in alerts if a.kind == "changepoint"],
         overlay=overlay, axis="build" if request.args.get("x") == "build" else "time",
         buckets=BUCKETS, total=found.total,
     ) if found.rows else None
     crumbs[-1] = (metric.name, metric_url(metric.name, {}, branch))
-    crumbs.append((_label(dimensions) or "series", None))
+    crumbs.append((series_label(dimensions) or "series", None))
     return page("metric.html", crumbs, metric=metric, branch=branch, plot=embed(plot),
                 dimensions=dimensions, options=_options(available, metric), chosen=dimensions,
                 points=found.total, alerts=alerts, args=request.args,
@@ -137,9 +144,7 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
     record = ctx.store.build_record(ci, build_id)
     if record is None:
         raise NotFound(f"no build {ci}/{build_id}")
-    previous = ctx.store.previous_build(record)
-    changes = package_changes(previous.build.packages_json() if previous else [],
-                              record.build.packages_json())
+    previous, changes = queries.changes_of(ctx.store, record)
     branch = record.judged_on  # PR results sit over their base
     prs = "1" if record.build.pull_request is not None and record.build.pull_request.base else None
     results: list[dict[str, Any]] = []
@@ -155,26 +160,18 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
         if margin is not None:
             margins.append(margin)
     margins.sort(key=lambda m: m.label)
-    alerts = AlertLog(ctx.store).find(build=(ci, build_id))
+    logged = AlertLog(ctx.store).find()
+    causes = [row_of(summary) for summary in summarize(logged)
+              if (summary.cause.ci, summary.cause.build_id) == (ci, build_id)]
     plot = margins_figure(margins, "Margin of each result to its design spec") if margins else None
     return page("build.html", [("Overview", "/dash/"), (f"{ci} / {build_id}", None)],
                 build=record.build, time=point_time(record.time), results=results,
                 expired=_expired_notice(ctx.retention(), record, bool(results)),
-                changes=changes, alerts=alerts, plot=embed(plot),
+                changes=changes, alerts=of_build(logged, ci, build_id), causes=causes,
+                plot=embed(plot),
                 previous=previous and previous.build,
                 previous_link=build_url(previous.build.ci, previous.build.id) if previous else None,
                 report_link=report_url(ci, build_id))
-
-
-@bp.get("/alerts")
-def alerts_index() -> ResponseReturnValue:
-    """Alerts, newest first, filtered by state, kind and metric."""
-    state = request.args.get("state", "open") or None
-    found = AlertLog(context().store).find(
-        state=None if state == "all" else state, metric=request.args.get("metric") or None,
-        kind=request.args.get("kind") or None)
-    return page("alerts.html", [("Overview", "/dash/"), ("Alerts", None)], alerts=found,
-                state=state, args=request.args)
 
 
 @bp.get("/alerts/<alert_id>")
@@ -182,36 +179,27 @@ def alert(alert_id: str) -> ResponseReturnValue:
     """An alert with the plot that explains it, its history, and triage for token holders."""
     ctx = context()
     found = AlertLog(ctx.store).get(alert_id)
-    metric = _metric(ctx.full_catalog(), found.metric)
-    moment = _ms(found.time)
+    metric = metric_or_404(ctx.full_catalog(), found.metric)
+    moment = ms(found.time)
     window = (datetime.fromtimestamp((moment - 45 * DAY_MS) / 1000, UTC),
               datetime.fromtimestamp((moment + 20 * DAY_MS) / 1000, UTC))
     history = queries.history(ctx.store, metric.name, found.dimensions, metric.dimensions,
                               found.branch, since=window[0], until=window[1])
     plot = alert_figure(
-        history.columns(), specs_for(metric, found.dimensions), _marker(found),
+        history.columns(), specs_for(metric, found.dimensions), marker(found),
         unit=metric.unit, baseline=found.baseline, threshold=found.threshold,
-        started=_ms(found.started_time) if found.started_time else None,
-        title=f"{found.kind}: {metric.name} · {_label(found.dimensions)} · {found.branch}",
+        started=ms(found.started_time) if found.started_time else None,
+        title=f"{found.kind}: {metric.name} · {series_label(found.dimensions)} · {found.branch}",
     ) if history.rows else None
     series_link = metric_url(metric.name, found.dimensions, found.branch)
     expired = _build_expired(ctx, found.build_ci, found.build_id)
     return page("alert.html", [("Overview", "/dash/"), ("Alerts", "/dash/alerts"),
                                (found.kind + " " + found.id[:8], None)],
                 alert=found, plot=embed(plot), series_link=series_link, expired=expired,
+                triage_endpoint=api_alert_url(found.id),
+                actions=allowed_actions([found.state]),
+                summary_link=summary_url(summary_id_of(found)),
                 build_link=build_url(found.build_ci, found.build_id))
-
-
-@bp.get("/alert-summaries/<summary_id>")
-def alert_summary(summary_id: str) -> ResponseReturnValue:
-    """The alerts of one cause (an alert summary), with the build where it began."""
-    found = find_summary(AlertLog(context().store).find(), summary_id)
-    if found is None:
-        raise NotFound(f"no alert summary {summary_id!r}")
-    return page("alert_summary.html", [("Overview", "/dash/"), ("Alerts", "/dash/alerts"),
-                                       (f"summary {found.id[:8]}", None)],
-                summary=found, build_link=build_url(found.cause.ci, found.cause.build_id),
-                api_link=api_summary_url(found.id))
 
 
 @bp.get("/blobs/<blob_id>")
@@ -245,11 +233,6 @@ def blob(blob_id: str) -> ResponseReturnValue:
 
 
 # --- shaping the data for the figures -------------------------------------------------------
-
-def specs_for(metric: Metric, dimensions: Mapping[str, str]) -> list[SpecLine]:
-    """The specs that judge this series, as lines to draw."""
-    return [SpecLine(s.level, s.operator, s.threshold) for s in metric.specs
-            if s.applies_to(dimensions)]
 
 
 def _margin(metric: Metric, result: StoredResult, link: str) -> Margin | None:
@@ -287,27 +270,12 @@ def _expired_notice(retention: Retention, record: BuildRecord, has_results: bool
     return str(expired["message"]) if expired else None
 
 
-def _marker(found: Alert) -> Marker:
-    return Marker(_ms(found.time), found.value, found.kind, found.reason, alert_url(found.id))
-
-
-def _metric(catalog: Catalog, name: str) -> Metric:
-    metric = catalog.get(name)
-    if metric is None:
-        raise NotFound(f"unknown metric {name!r}")
-    return metric
 
 
 def _options(available: Sequence[Mapping[str, str]], metric: Metric) -> dict[str, list[str]]:
     return {key: sorted({d[key] for d in available if key in d}) for key in metric.dimensions}
 
 
-def _label(dimensions: Mapping[str, str]) -> str:
-    return " · ".join(f"{k}={v}" for k, v in sorted(dimensions.items()))
-
-
-def _ms(moment: str) -> float:
-    return epoch_ms(parse_utc(moment))
 
 
 def _view_args() -> dict[str, str]:

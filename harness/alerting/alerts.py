@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 AlertKind = Literal["regression", "improvement", "spec", "missing", "changepoint"]
 AlertState = Literal["open", "acknowledged", "resolved", "invalid"]
-EventKind = Literal["opened", "acknowledged", "resolved", "invalid", "reopened", "notified"]
+EventKind = Literal["opened", "acknowledged", "resolved", "invalid", "reopened", "notified",
+                    "reassigned", "owned"]
 Severity = Literal["critical", "warning", "info"]
 EXCURSION_KINDS = ("regression", "improvement")
 TRANSITIONS: Mapping[str, frozenset[str]] = {
@@ -22,6 +23,8 @@ STATE_AFTER: Mapping[str, AlertState] = {"reopened": "open"}
 # a triage action of the API → the event it writes
 ACTIONS = {"acknowledge": "acknowledged", "resolve": "resolved", "invalidate": "invalid"}
 HARNESS_ACTOR = "harness"  # who withdraws and reopens alerts as later data arrives
+# events that change no state: moved to another summary, a summary's owner set
+REASSIGNED, OWNED = "reassigned", "owned"
 
 
 def series_key(metric: str, dimensions: Mapping[str, str], branch: str) -> str:
@@ -95,8 +98,9 @@ class Alert:
     @property
     def withdrawn(self) -> bool:
         """Whether the harness itself set this alert aside (later data changed its mind)."""
-        return self.state == "invalid" and bool(self.history) and \
-            self.history[-1].get("actor") == HARNESS_ACTOR
+        step = last_step(self.history)
+        return self.state == "invalid" and step is not None and \
+            step.get("actor") == HARNESS_ACTOR
 
     def with_events(self, events: Sequence[Mapping[str, Any]]) -> Alert:
         """The alert with its current state taken from its event log (oldest first)."""
@@ -105,9 +109,22 @@ class Alert:
 
 def state_after(events: Sequence[Mapping[str, Any]]) -> AlertState:
     """The state an alert's event log (oldest first) leaves it in."""
+    return _replay(events)[0]
+
+
+def last_step(events: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The last event of the log (oldest first) that changed the alert's state, if any:
+    notifications, reassignments and refused transitions after it do not count."""
+    return _replay(events)[1]
+
+
+def _replay(events: Sequence[Mapping[str, Any]]
+            ) -> tuple[AlertState, Mapping[str, Any] | None]:
+    """The state an event log leaves an alert in, and the event that set it."""
     state: AlertState = "open"
+    step: Mapping[str, Any] | None = None
     for event in events:
         name = event["event"]
         if name in TRANSITIONS and state in TRANSITIONS[name]:
-            state = STATE_AFTER.get(name, name)
-    return state
+            state, step = STATE_AFTER.get(name, name), event
+    return state, step

@@ -16,6 +16,9 @@ from harness.storage.influx import InfluxStore, Series
 from harness.times import nanoseconds, parse_utc, point_time
 
 EVENTS = "alert_events"
+# fields some events carry besides actor and note: a reassignment's target summary and
+# relation, a summary's owner (harness.alerting.summaries, harness.alerting.ownership)
+EVENT_FIELDS = ("summary", "relation", "assignee", "bug_url")
 
 
 class TransitionRefused(HarnessError):
@@ -39,13 +42,15 @@ def opened_point(alert: Alert) -> Point:
     )
 
 
-def event_point(alert: Alert, event: str, actor: str, note: str, when: datetime) -> Point:
-    """One later event of an alert (acknowledged, resolved, invalid, reopened, notified)."""
-    return (
-        Point(EVENTS).tag("alert", alert.id).tag("metric", alert.metric)
-        .field("event", event).field("actor", actor).field("note", note)
-        .time(nanoseconds(when))
-    )
+def event_point(alert: Alert, event: str, actor: str, note: str, when: datetime,
+                fields: Mapping[str, str] | None = None) -> Point:
+    """One later event of an alert (acknowledged, resolved, invalid, reopened, notified,
+    reassigned, owned), with the fields of its kind (EVENT_FIELDS)."""
+    point = (Point(EVENTS).tag("alert", alert.id).tag("metric", alert.metric)
+             .field("event", event).field("actor", actor).field("note", note))
+    for name, value in (fields or {}).items():
+        point = point.field(name, value)
+    return point.time(nanoseconds(when))
 
 
 class AlertLog:
@@ -87,6 +92,17 @@ class AlertLog:
         moment = when or utcnow()
         self.store.write(event_point(alert, event, actor, note, moment) for alert in moved)
         return moved, [alert for alert in alerts if alert.state not in TRANSITIONS[event]]
+
+    def annotate(self, alerts: Sequence[Alert], event: str, actor: str,
+                 fields: Mapping[str, str], note: str = "", when: datetime | None = None
+                 ) -> None:
+        """Append an event that changes no state (reassigned, owned) to each of these
+        alerts, in one write."""
+        if event in TRANSITIONS or set(fields) - set(EVENT_FIELDS):
+            raise ValueError(f"not an annotation: {event!r} with {sorted(fields)}")
+        moment = when or utcnow()
+        self.store.write(event_point(alert, event, actor, note, moment, fields)
+                         for alert in alerts)
 
     def get(self, alert_id: str) -> Alert:
         """One alert with its history; NotFound if there is none."""
@@ -189,4 +205,5 @@ def _log(item: Series) -> tuple[list[Mapping[str, Any]], Mapping[str, Any] | Non
 
 def _event(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"event": row["event"], "time": point_time(row["time"]),
-            "actor": row.get("actor") or "", "note": row.get("note") or ""}
+            "actor": row.get("actor") or "", "note": row.get("note") or "",
+            **{name: row[name] for name in EVENT_FIELDS if row.get(name) is not None}}

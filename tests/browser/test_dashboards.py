@@ -4,10 +4,8 @@ loopback, BokehJS draws, clicks drill down from the overview to a blob."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,82 +15,26 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from harness.client.http import post_submissions, wait_until_processed
-from harness.testing.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
-from harness.tools.demo import DemoEvents, demo_events, generate_history
+from harness.testing.servers import RedisServer
 from tests.browser.chromium import Browser
-from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET, bearer
+from tests.browser.demo import Demo, assert_clean_render, running_demo, shot
+from tests.conftest import ADMIN_SECRET, INGEST_SECRET, TRIAGE_SECRET
 
 pytestmark = pytest.mark.browser
-END = datetime(2026, 11, 20, 12, tzinfo=UTC)
-# README screenshots: HARNESS_SCREENSHOT_DIR=docs/screenshots bin/test -k browser
-SHOTS = Path(os.environ.get("HARNESS_SCREENSHOT_DIR", "")) if os.environ.get(
-    "HARNESS_SCREENSHOT_DIR") else None
-
-
-class Demo:
-    """The running system with the demo history loaded."""
-
-    def __init__(self, url: str, events: DemoEvents) -> None:
-        self.url, self.events = url, events
-
-    def api(self, path: str, **params: Any) -> Any:
-        response = requests.get(self.url + path, params=params, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def blob_link(self, build: dict[str, Any], metric: str, **dimensions: str) -> str:
-        """The drill-down link the build page shows for one result."""
-        page = requests.get(f"{self.url}/dash/builds/{build['ci']}/{build['id']}", timeout=30)
-        links = re.findall(r'href="(/dash/blobs/[^"]+)"', page.text)
-        wanted = [f"metric={metric}", *(f"{k}={v}" for k, v in dimensions.items())]
-        return next(link.replace("&amp;", "&") for link in links
-                    if all(part in link for part in wanted))
 
 
 @pytest.fixture(scope="module")
-def demo(redis_server: RedisServer, influx_server: InfluxServer, harness_env: dict[str, str],
-         servers_dir: Path) -> Iterator[Demo]:
-    """Its own database, Redis db and blob folder, so other tests' clean-ups never touch it."""
-    env = {**harness_env, "HARNESS_BROKER_URL": redis_server.url.rsplit("/", 1)[0] + "/7",
-           "HARNESS_INFLUXDB_DATABASE": "harness_dash",
-           "HARNESS_BLOB_DIR": str(servers_dir / "dash-blobs"),
-           "HARNESS_SLACK_WEBHOOK_URL": ""}
-    worker = CeleryWorker(env, servers_dir / "dash-worker", concurrency=2).start()
-    web = GunicornServer(env, servers_dir / "dash-web", workers=2).start()
-    try:
-        summary = post_submissions(generate_history(nights=120, end=END), web.url,
-                                   INGEST_SECRET, progress=False)
-        assert summary.rejected == 0
-        wait_until_processed(web.url, summary.submission_ids, timeout=240)
-        answer = requests.post(f"{web.url}/api/v1/scans/change-points", timeout=30,
-                               headers=bearer(TRIAGE_SECRET))
-        assert answer.status_code == 202
-        yield Demo(web.url, demo_events(nights=120, end=END))
-    finally:
-        web.stop()
-        worker.stop()
+def demo(redis_server: RedisServer, harness_env: dict[str, str], servers_dir: Path
+         ) -> Iterator[Demo]:
+    """The demo history in its own database and Redis db."""
+    with running_demo("dash", 7, redis_server, harness_env, servers_dir) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with Browser() as session:
         yield session
-
-
-def shot(browser: Browser, name: str, tmp_path: Path) -> None:
-    """Save what the browser shows (viewport size), for the README when asked."""
-    path = (SHOTS or tmp_path) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    browser.driver.save_screenshot(str(path))
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
-
-
-def assert_clean_render(browser: Browser) -> None:
-    browser.wait_for_bokeh()
-    assert browser.console_errors() == []
-    assert browser.external_requests() == []
-    assert browser.nonblank_canvases() >= 1
 
 
 def open_alert(demo: Demo) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Alert summaries and bulk triage against the real app, worker, Redis, InfluxDB and a Slack
 receiver: a step in 8 series is one summary; acknowledging it acknowledges the 8 with one
-write and one Slack follow-up; a later cause is another summary; bulk triage by ids."""
+write and one Slack follow-up; a later cause is another summary; bulk triage by ids; an
+owner and a bug link that survive a restart and reach the follow-up; alerts moved to
+another summary, as members or downstream effects."""
 
 from __future__ import annotations
 
@@ -10,8 +12,13 @@ from typing import Any
 import numpy as np
 import redis
 
+from harness.alerting.alerts import Alert, Severity, alert_id
+from harness.alerting.log import AlertLog
+from harness.alerting.summaries import cause_of
+from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.testing.slack_receiver import SlackReceiver
+from harness.web import create_app
 from tests.conftest import (
     INGEST_SECRET,
     TRIAGE_SECRET,
@@ -69,7 +76,7 @@ def history(prefix: str) -> list[dict[str, Any]]:
 def follow_ups(slack: SlackReceiver, title: str, summary_id: str) -> list[Any]:
     """The follow-ups the receiver accepted for one step on one summary."""
     return [m for m in slack.messages
-            if m["text"].startswith(f"{title}:") and f"/alert-summaries/{summary_id}" in
+            if m["text"].startswith(f"{title}:") and f"/dash/summaries/{summary_id}" in
             m["text"]]
 
 
@@ -201,7 +208,7 @@ def test_bulk_triage_checks_every_id_before_writing(
     wait_until("the follow-up", lambda: all(told(client, i, "invalid") for i in ids))
     wait_broker_idle(redis_client)
     [message] = [m for m in slack.messages if m["text"].startswith("Marked invalid")]
-    assert f"/alert-summaries/{summary['id']}" in message["text"]  # they are one summary's
+    assert f"/dash/summaries/{summary['id']}" in message["text"]  # they are one summary's
     assert "flaky runner" in str(message["blocks"])
     again = client.post("/api/v1/alerts/bulk", headers=bearer(TRIAGE_SECRET),
                         json={"ids": ids, "action": "resolve"})
@@ -229,3 +236,173 @@ def test_triage_of_summaries_and_sets_needs_a_triage_token(
                        headers=bearer(TRIAGE_SECRET)).status_code == 404
     assert client.post(url, headers=bearer(TRIAGE_SECRET)).json["summary"]["state"] == \
         "acknowledged"
+
+
+# --- ownership and moves, on alerts written to the real store -----------------------------
+
+def literal(metric: str, dataset: str, day: int, severity: Severity = "critical") -> Alert:
+    """A spec alert of one series noticed (and begun) at nightly build n<day>."""
+    dimensions = {"dataset": dataset}
+    return Alert(
+        id=alert_id(metric, dimensions, "main", f"jenkins/n{day:03d}", "spec"), kind="spec",
+        severity=severity, metric=metric, dimensions=dimensions, branch="main",
+        build_ci="jenkins", build_id=f"n{day:03d}",
+        time=(START + timedelta(days=day)).isoformat().replace("+00:00", "Z"),
+        reason=f"{metric} fails its spec", unit="s", value=150.0)
+
+
+def two_causes(store: InfluxStore) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two summaries written to the store: spec warnings of OTT1 at n001 (2 alerts), spec
+    failures of calProcTime at n002 (2 alerts)."""
+    AlertLog(store).open([
+        *(literal("dm_latency.OTT1", dataset, 1, "warning") for dataset in DATASETS),
+        *(literal("dm_latency.calProcTime", dataset, 2) for dataset in DATASETS)])
+    return (summary_of(literal("dm_latency.OTT1", DATASETS[0], 1, "warning")),
+            summary_of(literal("dm_latency.calProcTime", DATASETS[0], 2)))
+
+
+def summary_of(alert: Alert) -> dict[str, Any]:
+    """Which summary the alert's cause is: its id and its API URL."""
+    summary_id = cause_of(alert).id
+    return {"id": summary_id, "url": f"/api/v1/alert-summaries/{summary_id}"}
+
+
+def histories(client: Any, summary: dict[str, Any]) -> set[str]:
+    """The events of every alert of a summary."""
+    now = client.get(summary["url"]).json
+    return {e["event"] for a in now["alerts"] + now["downstream"] for e in a["history"]}
+
+
+def test_an_owner_and_a_bug_link_are_stored_and_named_in_the_follow_up(
+    client: Any, system: InfluxStore, slack: SlackReceiver, redis_client: redis.Redis,
+    settings: Settings
+) -> None:
+    _, failing = two_causes(system)
+    url = failing["url"] + "/owner"
+    jane, bug = "Jane Doe <jd@example.org>", "https://jira.example.org/browse/DM-1?focus=1"
+
+    refused = [client.put(url, json=body, headers=bearer(TRIAGE_SECRET)) for body in (
+        {"assignee": jane, "owner": "me", "colour": "red"}, {"bug_url": "DM-1"}, {}, [jane])]
+    assert [r.status_code for r in refused] == [422, 422, 422, 422]
+    assert {d["path"] for d in refused[0].json["details"]} == {"owner", "colour"}
+    assert "owner" in refused[0].json["error"] and "colour" in refused[0].json["error"]
+    assert [d["path"] for d in refused[1].json["details"]] == ["bug_url"]
+    assert client.put(url, json={"assignee": jane}).status_code == 401
+    assert client.put(url, json={"assignee": jane},
+                      headers=bearer(INGEST_SECRET)).status_code == 403
+    assert client.put("/api/v1/alert-summaries/0123456789abcdef0123/owner",
+                      json={"assignee": jane}, headers=bearer(TRIAGE_SECRET)).status_code == 404
+    assert histories(client, failing) == {"opened"}  # nothing was stored
+
+    answer = client.put(url, json={"assignee": jane, "bug_url": bug},
+                        headers=bearer(TRIAGE_SECRET))
+
+    assert answer.status_code == 200, answer.json
+    assert (answer.json["assignee"], answer.json["bug_url"]) == (jane, bug)
+    assert answer.json["owner_changed"]["by"] == "people"
+    assert answer.json == client.get(failing["url"]).json
+    # restart-safe: another app (a restarted web process) reads it from the store
+    restarted = create_app(settings).test_client()
+    again = restarted.get(failing["url"]).json
+    assert (again["assignee"], again["bug_url"]) == (jane, bug)
+    listed = restarted.get("/api/v1/alert-summaries").json["summaries"]
+    assert [(s["assignee"], s["bug_url"]) for s in listed] == [(jane, bug), (None, None)]
+
+    # a field left out stays, null clears
+    cleared = client.put(url, json={"bug_url": None}, headers=bearer(TRIAGE_SECRET)).json
+    assert (cleared["assignee"], cleared["bug_url"]) == (jane, None)
+    client.put(url, json={"bug_url": bug}, headers=bearer(TRIAGE_SECRET))
+
+    # the follow-up of a step on the summary names the assignee and the bug link
+    slack.clear()
+    acked = client.post(failing["url"] + "/acknowledge", json={"note": "on it"},
+                        headers=bearer(TRIAGE_SECRET))
+    assert acked.json["follow_up"] is True
+    wait_until("the follow-up", lambda: follow_ups(slack, "Acknowledged", failing["id"]))
+    wait_broker_idle(redis_client)
+    [message] = follow_ups(slack, "Acknowledged", failing["id"])
+    text = str(message["blocks"])
+    assert "assigned to Jane Doe &lt;jd@example.org&gt;" in text
+    assert f"<{bug}|bug link>" in text
+
+
+def test_an_alert_moved_to_another_summary_is_listed_there_and_not_in_its_own(
+    client: Any, system: InfluxStore
+) -> None:
+    warnings, failing = two_causes(system)
+    [first, second] = client.get(failing["url"]).json["alerts"]
+    move = f"/api/v1/alerts/{first['id']}/reassign"
+
+    refused = [client.post(move, json=body, headers=bearer(TRIAGE_SECRET)) for body in (
+        {"summary": "0123456789abcdef0123"}, {"summary": failing["id"], "relation": "downstream"},
+        {"summary": warnings["id"], "relation": "sideways", "colour": 1}, {"relation": "member"})]
+    assert [r.status_code for r in refused] == [422, 422, 422, 422]
+    assert refused[0].json["details"] == [
+        {"path": "summary", "message": "no alert summary '0123456789abcdef0123'"}]
+    assert refused[0].json["error"] == "cannot move: no alert summary '0123456789abcdef0123'"
+    assert [d["path"] for d in refused[1].json["details"]] == ["relation"]
+    assert {d["path"] for d in refused[2].json["details"]} == {"colour", "relation"}
+    assert [d["path"] for d in refused[3].json["details"]] == ["summary"]
+    assert client.post("/api/v1/alerts/nope/reassign", json={"summary": warnings["id"]},
+                       headers=bearer(TRIAGE_SECRET)).status_code == 404
+    assert client.post(move, json={"summary": warnings["id"]}).status_code == 401
+    assert histories(client, failing) == {"opened"}  # nothing was stored
+
+    answer = client.post(move, json={"summary": warnings["id"], "note": "same cause"},
+                         headers=bearer(TRIAGE_SECRET))
+
+    assert answer.status_code == 200, answer.json
+    assert answer.json["from"] == failing["id"]
+    assert answer.json["alert"]["reassigned"] == {"summary": warnings["id"],
+                                                  "relation": "member"}
+    assert answer.json["alert"]["history"][-1]["note"] == "same cause"
+    there = client.get(warnings["url"]).json
+    assert answer.json["summary"] == there
+    assert first["id"] in {a["id"] for a in there["alerts"]} and len(there["alerts"]) == 3
+    assert there["severity"] == "critical"  # a member counts
+    assert there["counts"] == {"dm_latency.OTT1": 2, "dm_latency.calProcTime": 1}
+    assert [a["id"] for a in client.get(failing["url"]).json["alerts"]] == [second["id"]]
+
+    # the other one as a downstream effect: its own summary is gone, it is listed apart
+    downstream = client.post(f"/api/v1/alerts/{second['id']}/reassign", headers=bearer(
+        TRIAGE_SECRET), json={"summary": warnings["id"], "relation": "downstream"}).json
+    assert [a["id"] for a in downstream["summary"]["downstream"]] == [second["id"]]
+    assert client.get(failing["url"]).status_code == 404
+    assert [s["id"] for s in client.get("/api/v1/alert-summaries").json["summaries"]] == [
+        warnings["id"]]
+    # a step on the summary reaches its downstream alert too
+    acked = client.post(warnings["url"] + "/acknowledge", headers=bearer(TRIAGE_SECRET)).json
+    assert second["id"] in acked["changed"] and len(acked["changed"]) == 4
+    assert acked["summary"]["downstream"][0]["state"] == "acknowledged"
+
+    # back to its own cause: the move is undone
+    back = client.post(move, json={"summary": failing["id"]}, headers=bearer(TRIAGE_SECRET))
+    assert back.status_code == 200, back.json
+    assert back.json["summary"]["id"] == failing["id"] and "reassigned" not in back.json["alert"]
+    assert [a["id"] for a in client.get(failing["url"]).json["alerts"]] == [first["id"]]
+
+
+def test_bulk_moves_hand_picked_alerts_to_a_summary(client: Any, system: InfluxStore) -> None:
+    warnings, failing = two_causes(system)
+    ids = [a["id"] for a in client.get(failing["url"]).json["alerts"]]
+
+    refused = [client.post("/api/v1/alerts/bulk", json=body, headers=bearer(TRIAGE_SECRET))
+               for body in ({"ids": ids, "action": "reassign"},
+                            {"ids": ids, "action": "invalidate", "summary": warnings["id"]},
+                            {"ids": ids, "action": "reassign", "summary": failing["id"],
+                             "relation": "downstream"})]
+    assert [r.status_code for r in refused] == [422, 422, 422]
+    assert [d["path"] for d in refused[0].json["details"]] == ["summary"]
+    assert [d["path"] for d in refused[1].json["details"]] == ["summary"]
+    assert [d["path"] for d in refused[2].json["details"]] == ["ids[0]", "ids[1]"]
+    assert histories(client, failing) == {"opened"}
+
+    done = client.post("/api/v1/alerts/bulk", headers=bearer(TRIAGE_SECRET), json={
+        "ids": ids, "action": "reassign", "summary": warnings["id"], "relation": "downstream"})
+
+    assert done.status_code == 200, done.json
+    assert (done.json["event"], sorted(done.json["changed"])) == ("reassigned", sorted(ids))
+    assert {a["reassigned"]["relation"] for a in done.json["alerts"]} == {"downstream"}
+    there = client.get(warnings["url"]).json
+    assert sorted(a["id"] for a in there["downstream"]) == sorted(ids)
+    assert (there["severity"], len(there["alerts"])) == ("warning", 2)  # not counted

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.alerting.alerts import HARNESS_ACTOR, Alert, alert_id, series_key, state_after
+from harness.alerting.alerts import (
+    HARNESS_ACTOR,
+    Alert,
+    alert_id,
+    last_step,
+    series_key,
+    state_after,
+)
 
 from .examples import DIMENSIONS, PA1, alert
 
@@ -151,3 +158,33 @@ def test_an_alert_the_harness_did_not_set_aside_is_not_withdrawn(events: list[st
 
 def test_an_alert_a_person_marked_invalid_is_not_withdrawn() -> None:
     assert not alert().with_events(log("opened", "invalid", actor="people")).withdrawn
+
+
+# a harness withdrawal stays one whatever follows it that changes no state (a message sent,
+# a move to another summary, a summary's owner set, a step its state refuses)
+@pytest.mark.parametrize("later", [
+    ["notified"], ["reassigned"], ["owned", "notified"], ["acknowledged"], ["resolved"],
+])
+def test_a_withdrawal_is_read_from_the_last_step_not_the_last_event(later: list[str]) -> None:
+    events = [*log("opened", "invalid", actor=HARNESS_ACTOR), *log(*later, actor="people")]
+    withdrawn = alert().with_events(events)
+    assert withdrawn.state == "invalid"
+    assert withdrawn.withdrawn
+
+
+def test_a_person_s_step_after_a_reopening_is_not_a_withdrawal() -> None:
+    events = [*log("opened", "invalid", "reopened", actor=HARNESS_ACTOR),
+              *log("invalid", "notified", actor="people")]
+    assert not alert().with_events(events).withdrawn
+    assert last_step(events) == events[3]
+    assert last_step(log("opened", "notified")) is None
+
+
+@given(st.lists(st.sampled_from(EVENTS), max_size=15), st.data())
+def test_reassignments_and_owners_never_change_the_state(events: list[str],
+                                                         data: st.DataObject) -> None:
+    where = data.draw(st.integers(0, len(events)))
+    added = data.draw(st.lists(st.sampled_from(["reassigned", "owned"]), min_size=1,
+                               max_size=3))
+    assert state_after(log(*events[:where], *added, *events[where:])) == \
+        state_after(log(*events))

@@ -98,7 +98,12 @@ DETECTION_SETTINGS: Schema = {
 DETECTION = obj({"enabled": {"type": "boolean"}, "settings": obj(DETECTION_SETTINGS),
                  "overrides": {"type": "object", "properties": DETECTION_SETTINGS,
                                "additionalProperties": False}})
-EVENT = obj({"event": STRING}, {"time": STRING, "actor": STRING, "note": STRING})
+EVENT = obj({"event": STRING}, {
+    "time": STRING, "actor": STRING, "note": STRING,
+    "summary": {"type": "string", "description": "reassigned, owned: the summary's id"},
+    "relation": {"enum": ["member", "downstream"], "description": "reassigned"},
+    "assignee": {"type": "string", "description": "owned (empty: none)"},
+    "bug_url": {"type": "string", "description": "owned (empty: none)"}})
 NUMBER = {"type": "number"}
 EXCURSION = nullable(obj(
     {"decision": {"enum": ["ok", "regression", "improvement", "insufficient"]},
@@ -156,7 +161,9 @@ RESPONSE_SCHEMAS: Schema = {
          "started_build": STRING_OR_NULL, "started_time": STRING_OR_NULL,
          "changes": {"type": "array", "items": {"type": "object"}},
          "history": {"type": "array", "items": EVENT},
-         "links": obj({"self": STRING, "build": STRING, "dashboard": STRING})}),
+         "reassigned": obj({"summary": STRING, "relation": {"enum": ["member", "downstream"]}}),
+         "links": obj({"self": STRING, "build": STRING, "dashboard": STRING},
+                      {"summary": STRING})}),
     "AlertList": obj(
         {"alerts": {"type": "array", "items": ref("Alert")},
          "total": {"type": "integer", "minimum": 0},

@@ -1,14 +1,16 @@
 """GET /alert-summaries, GET /alert-summaries/<id>,
-POST /alert-summaries/<id>/{acknowledge,resolve,invalidate}, POST /alerts/bulk.
+POST /alert-summaries/<id>/{acknowledge,resolve,invalidate}, PUT /alert-summaries/<id>/owner,
+POST /alerts/<id>/reassign, POST /alerts/bulk.
 
 A summary is the alerts of one cause (harness.alerting.summaries), computed from the alert
 log on every read; triage on a summary or on a hand-picked set is one write of the events
-and one Slack follow-up."""
+and one Slack follow-up. An owner, or a move of alerts to another summary, is one write of
+events that change no state (decisions 84, 85)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, get_args
 
 from flask import Blueprint, g, request
@@ -16,19 +18,29 @@ from flask.typing import ResponseReturnValue
 from kombu.exceptions import KombuError
 from werkzeug.datastructures import MultiDict
 
-from harness.alerting.alerts import ACTIONS, Alert, AlertKind, AlertState
+from harness.alerting.alerts import ACTIONS, OWNED, REASSIGNED, Alert, AlertKind, AlertState
 from harness.alerting.log import AlertLog
+from harness.alerting.ownership import owner_change
 from harness.alerting.summaries import (
     Summary,
     cause_of,
     find_summary,
+    reassignment_problem,
     select,
     summarize,
+    summary_id_of,
 )
 from harness.errors import InvalidInput, NotFound, Problem
-from harness.links import api_summary_url, summary_url
 from harness.web.api.auth import require_scope
-from harness.web.api.params import alert_json, query_problems, triage_note
+from harness.web.api.params import (
+    MAX_ID,
+    alert_json,
+    naming,
+    placement_problems,
+    query_problems,
+    summary_json,
+    triage_note,
+)
 from harness.web.api.submissions import read_json
 from harness.web.context import WebContext, context
 from workers import NOTIFY_TRIAGE
@@ -41,7 +53,10 @@ KINDS: tuple[str, ...] = get_args(AlertKind)
 FILTERS = ("state", "kind", "metric")
 MAX_TEXT = 200  # characters of a metric name in a filter
 MAX_BULK = 200  # alerts one bulk request may name
-BULK_FIELDS = ("ids", "action", "note")
+REASSIGN = "reassign"  # the bulk action that moves alerts to another summary
+BULK_ACTIONS = (*ACTIONS, REASSIGN)
+BULK_FIELDS = ("ids", "action", "note", "summary", "relation")
+REASSIGN_FIELDS = ("summary", "relation", "note")
 
 
 @bp.get("/alert-summaries")
@@ -49,13 +64,13 @@ def index() -> ResponseReturnValue:
     """The summaries (one per cause), newest onset first: `?state=&kind=&metric=`."""
     filters = _filters(request.args)
     found = select(summarize(AlertLog(context().store).find()), **filters)
-    return {"summaries": [_summary_json(summary) for summary in found]}
+    return {"summaries": [summary_json(summary) for summary in found]}
 
 
 @bp.get("/alert-summaries/<summary_id>")
 def show(summary_id: str) -> ResponseReturnValue:
     """One summary with its alerts."""
-    return _summary_json(_summary(AlertLog(context().store), summary_id))
+    return summary_json(_summary(AlertLog(context().store), summary_id))
 
 
 @bp.post("/alert-summaries/<summary_id>/<action>")
@@ -73,34 +88,77 @@ def triage(summary_id: str, action: str) -> ResponseReturnValue:
     alert_log = AlertLog(ctx.store)
     summary = _summary(alert_log, summary_id)
     event = ACTIONS[action]
-    moved, left = alert_log.transition_many(summary.alerts, event, g.token.name, note)
-    fresh = alert_log.get_many([alert.id for alert in summary.alerts])
-    now = Summary(summary.cause, tuple(fresh.get(alert.id, alert) for alert in summary.alerts))
+    moved, left = alert_log.transition_many(summary.every_alert, event, g.token.name, note)
+    fresh = alert_log.get_many([alert.id for alert in summary.every_alert])
     told = _follow_up(ctx, [fresh.get(alert.id, alert) for alert in moved], event, summary.id)
-    return {"summary": _summary_json(now), **_outcome(action, event, moved, left, told)}
+    return {"summary": summary_json(summary.refreshed(fresh)),
+            **_outcome(action, event, moved, left, told)}
+
+
+@bp.put("/alert-summaries/<summary_id>/owner")
+@require_scope("triage")
+def set_owner(summary_id: str) -> ResponseReturnValue:
+    """`{"assignee": …, "bug_url": …}`: who owns the summary and its bug link (a field left
+    out stays, null clears it); one `owned` event on each of its alerts."""
+    body = _object(read_json())
+    alert_log = AlertLog(context().store)
+    summary = _summary(alert_log, summary_id)
+    owner = owner_change(body, summary.owner)
+    alert_log.annotate(summary.every_alert, OWNED, g.token.name,
+                       {"summary": summary.id, **owner.fields()})
+    fresh = alert_log.get_many([alert.id for alert in summary.every_alert])
+    return summary_json(summary.refreshed(fresh))
+
+
+@bp.post("/alerts/<alert_id>/reassign")
+@require_scope("triage")
+def reassign(alert_id: str) -> ResponseReturnValue:
+    """`{"summary": …, "relation": "member"|"downstream", "note": …}`: move an alert into
+    another summary's cause, or under it as a downstream effect; to its own cause's summary
+    as a member, back where it began."""
+    body = _object(read_json())
+    problems = [Problem(key, f"not a field ({', '.join(REASSIGN_FIELDS)})")
+                for key in body if key not in REASSIGN_FIELDS] + placement_problems(body)
+    note = _note(body, problems)
+    if problems:
+        raise InvalidInput(problems, naming("bad request body", [p.path for p in problems]))
+    alert_log = AlertLog(context().store)
+    alert = alert_log.get(alert_id)
+    before = _holding(_move(alert_log, [alert], body, note, lambda _: "relation"), alert.id)
+    here = _holding(summarize(alert_log.find()), alert.id)
+    moved = next(a for a in here.every_alert if a.id == alert.id)
+    return {"alert": alert_json(moved), "summary": summary_json(here), "from": before.id}
 
 
 @bp.post("/alerts/bulk")
 @require_scope("triage")
 def bulk() -> ResponseReturnValue:
-    """`{"ids": [...], "action": …, "note": …}`: one triage step on hand-picked alerts. Every
-    id and the action are checked before anything is written (422 naming each problem);
-    alerts whose state does not allow the step are left alone."""
-    ids, action, note = _bulk_body(read_json())
+    """`{"ids": [...], "action": …, "note": …}`: one triage step on hand-picked alerts, or a
+    move (`"action": "reassign"`, `summary`, `relation`). Every id and the action are
+    checked before anything is written (422 naming each problem); alerts whose state does
+    not allow the step are left alone."""
+    body = read_json()
+    ids, action, note = _bulk_body(body)
     ctx = context()
     alert_log = AlertLog(ctx.store)
     found = alert_log.get_many(ids)
     unknown = [Problem(f"ids[{index}]", f"no alert {alert_id!r}")
                for index, alert_id in enumerate(ids) if alert_id not in found]
     if unknown:
-        raise InvalidInput(unknown, _naming("unknown alert ids", [
+        raise InvalidInput(unknown, naming("unknown alert ids", [
             ids[index] for index, alert_id in enumerate(ids) if alert_id not in found]))
+    chosen = [found[alert_id] for alert_id in ids]
+    if action == REASSIGN:
+        _move(alert_log, chosen, body, note, lambda index: f"ids[{index}]")
+        fresh = alert_log.get_many(ids)
+        return {"alerts": [alert_json(fresh.get(alert_id, found[alert_id])) for alert_id in ids],
+                **_outcome(action, REASSIGNED, chosen, [], False)}
     event = ACTIONS[action]
-    moved, left = alert_log.transition_many([found[alert_id] for alert_id in ids], event,
-                                            g.token.name, note)
+    moved, left = alert_log.transition_many(chosen, event, g.token.name, note)
     fresh = {**found, **alert_log.get_many(ids)}
-    causes = {cause_of(alert) for alert in moved}
-    one = next(iter(causes)).id if len(causes) == 1 else None
+    summaries = {summary_id_of(alert) for alert in moved}
+    one = next(iter(summaries)) if len(summaries) == 1 and any(
+        cause_of(alert).id in summaries for alert in moved) else None
     told = _follow_up(ctx, [fresh[alert.id] for alert in moved], event, one)
     return {"alerts": [alert_json(fresh[alert_id]) for alert_id in ids],
             **_outcome(action, event, moved, left, told)}
@@ -115,7 +173,7 @@ def _filters(args: MultiDict[str, str]) -> dict[str, str]:
         problems.append(Problem("metric", f"must be a metric name of 1 to {MAX_TEXT} "
                                           "characters"))
     if problems:
-        raise InvalidInput(problems, _naming("bad query parameters", [p.path for p in problems]))
+        raise InvalidInput(problems, naming("bad query parameters", [p.path for p in problems]))
     return {name: args[name] for name in FILTERS if name in args}
 
 
@@ -127,11 +185,26 @@ def _summary(alert_log: AlertLog, summary_id: str) -> Summary:
     return found
 
 
-def _bulk_body(body: Any) -> tuple[list[str], str, str]:
-    """The ids (each once, in order), action and note of a bulk request; InvalidInput
-    naming every problem."""
+def _object(body: Any) -> dict[str, Any]:
+    """A request body that must be a JSON object."""
     if not isinstance(body, dict):
         raise InvalidInput([Problem("", "must be a JSON object")], "bad request body")
+    return body
+
+
+def _note(body: dict[str, Any], problems: list[Problem]) -> str:
+    """The body's triage note ("" when bad: the problem is added to `problems`)."""
+    try:
+        return triage_note(body)
+    except InvalidInput as error:
+        problems += error.problems
+        return ""
+
+
+def _bulk_body(body: Any) -> tuple[list[str], str, str]:
+    """The ids (each once, in order), action and note of a bulk request (`summary` and
+    `relation` too when the action is reassign); InvalidInput naming every problem."""
+    body = _object(body)
     problems = [Problem(key, f"not a field ({', '.join(BULK_FIELDS)})")
                 for key in body if key not in BULK_FIELDS]
     ids = body.get("ids")
@@ -140,24 +213,54 @@ def _bulk_body(body: Any) -> tuple[list[str], str, str]:
         ids = []
     problems += [Problem(f"ids[{index}]", "must be an alert id (a non-empty string)")
                  for index, alert_id in enumerate(ids)
-                 if not isinstance(alert_id, str) or not 0 < len(alert_id) <= MAX_TEXT]
+                 if not isinstance(alert_id, str) or not 0 < len(alert_id) <= MAX_ID]
     action = body.get("action")
-    if action not in ACTIONS:
-        problems.append(Problem("action", f"must be one of {', '.join(ACTIONS)}"))
-    try:
-        note = triage_note(body)
-    except InvalidInput as error:
-        problems += error.problems
-        note = ""
+    if action not in BULK_ACTIONS:
+        problems.append(Problem("action", f"must be one of {', '.join(BULK_ACTIONS)}"))
+    elif action == REASSIGN:
+        problems += placement_problems(body)
+    else:
+        problems += [Problem(key, f"only with the action {REASSIGN}")
+                     for key in ("summary", "relation") if key in body]
+    note = _note(body, problems)
     if problems:
-        raise InvalidInput(problems, _naming("bad request body", [p.path for p in problems]))
+        raise InvalidInput(problems, naming("bad request body", [p.path for p in problems]))
     return list(dict.fromkeys(ids)), str(action), note
+
+
+def _holding(summaries: Sequence[Summary], alert_id: str) -> Summary:
+    """The summary that lists this alert (as a member or downstream)."""
+    return next(summary for summary in summaries
+                if any(alert.id == alert_id for alert in summary.every_alert))
+
+
+def _move(alert_log: AlertLog, alerts: Sequence[Alert], body: dict[str, Any], note: str,
+          path: Callable[[int], str]) -> list[Summary]:
+    """Write a `reassigned` event on each of these alerts, in one write, once every one
+    may move (InvalidInput naming each that may not, at `path(index)`, or the summary);
+    the summaries before the move."""
+    target, relation = str(body["summary"]), str(body.get("relation", "member"))
+    summaries = summarize(alert_log.find())
+    problems: dict[Problem, None] = {}
+    for index, alert in enumerate(alerts):
+        why = reassignment_problem(alert, target, relation, summaries)
+        if why is not None:
+            field, message = why
+            problems[Problem("summary" if field == "summary" else path(index), message)] = None
+    if problems:
+        raise InvalidInput(list(problems), naming("cannot move",
+                                                  [p.message for p in problems]))
+    alert_log.annotate(alerts, REASSIGNED, g.token.name,
+                       {"summary": target, "relation": relation}, note)
+    return summaries
 
 
 def _follow_up(ctx: WebContext, alerts: Sequence[Alert], event: str,
                summary_id: str | None) -> bool:
     """Queue one Slack follow-up for the changed alerts people hear of; whether one was."""
-    told = [alert for alert in alerts if alert.worth_a_message]
+    # the summary's own alerts first: the message names the cause of the first
+    told = sorted((alert for alert in alerts if alert.worth_a_message),
+                  key=lambda alert: cause_of(alert).id != summary_id)
     if not ctx.settings.slack_webhook_url or not told:
         return False
     try:
@@ -178,16 +281,3 @@ def _outcome(action: str, event: str, moved: Sequence[Alert], left: Sequence[Ale
             "follow_up": told}
 
 
-def _naming(what: str, names: Sequence[str]) -> str:
-    """An error's summary that names what is wrong (the first ten)."""
-    shown = list(dict.fromkeys(name or "(the body)" for name in names))
-    more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
-    return f"{what}: {', '.join(shown[:10])}{more}"
-
-
-def _summary_json(summary: Summary) -> dict[str, Any]:
-    """A summary as the API gives it: its alerts with their links, and its own links."""
-    data = summary.to_json()
-    data["alerts"] = [alert_json(alert) for alert in summary.alerts]
-    data["links"] = {"self": api_summary_url(summary.id), "html": summary_url(summary.id)}
-    return data
