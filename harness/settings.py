@@ -17,6 +17,8 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 SCOPES = frozenset({"ingest", "triage", "admin"})
 MIN_SECRET = 16  # characters of a token secret
 MAX_RETENTION_DAYS = 36_525  # a century: beyond it a cutoff leaves what InfluxDB can store
+MAX_SUMMARY_GRACE_S = 300  # the longest wait of a summary's message (HARNESS_SUMMARY_GRACE_S)
+WEBHOOK_PREFIX = "HARNESS_WEBHOOK_"  # variables that hold the webhook URLs of routes
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,13 @@ class Settings:
     # Name globs of the metrics a bare measurement may register on first use, outside the
     # catalog's own packages (harness.catalog.auto); () with HARNESS_AUTO_METRICS=none.
     auto_metrics: tuple[str, ...] = ("*",)
+    # Seconds an alert summary's Slack message waits for the alerts of the same cause that
+    # other builds or parallel jobs confirm, so that they are one message (at most
+    # MAX_SUMMARY_GRACE_S: well within the visibility timeout of the task that waits).
+    summary_grace_s: int = 10
+    # The HARNESS_WEBHOOK_<NAME> variables, (name, URL): webhook URLs that the routes of
+    # the metrics folder name by `url_env` instead of writing the secret in the file.
+    webhook_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +117,11 @@ class Settings:
             values["branch_retention_days"] = _retention_days(v)
         if (v := get("HARNESS_AUTO_METRICS")) is not None:
             values["auto_metrics"] = _globs("HARNESS_AUTO_METRICS", v)
+        if (v := get("HARNESS_SUMMARY_GRACE_S")) is not None:
+            values["summary_grace_s"] = _grace("HARNESS_SUMMARY_GRACE_S", v)
+        values["webhook_urls"] = tuple(
+            (name, _url(name, value, {"http", "https"})) for name, value in sorted(env.items())
+            if name.startswith(WEBHOOK_PREFIX) and value)
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -117,6 +131,10 @@ class Settings:
             return self.influxdb_backup_address
         host = urlsplit(self.influxdb_url).hostname or "127.0.0.1"
         return f"[{host}]:8088" if ":" in host else f"{host}:8088"
+
+    def webhook_url(self, variable: str) -> str | None:
+        """The URL a HARNESS_WEBHOOK_* variable holds (None when it is unset)."""
+        return dict(self.webhook_urls).get(variable)
 
     def token_for(self, secret: str) -> Token | None:
         """The token whose secret this is, compared by hash in constant time."""
@@ -219,6 +237,16 @@ def _retention_days(value: str) -> int:
         raise SettingsError("HARNESS_BRANCH_RETENTION_DAYS",
                             f"must be at most {MAX_RETENTION_DAYS} (a century)")
     return days
+
+
+def _grace(name: str, value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise SettingsError(name, f"must be a whole number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= MAX_SUMMARY_GRACE_S:
+        raise SettingsError(name, f"must be between 0 and {MAX_SUMMARY_GRACE_S} seconds")
+    return seconds
 
 
 def _positive_int(name: str, value: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import NoReturn
 
@@ -12,7 +12,10 @@ from celery.exceptions import Reject
 from celery.schedules import crontab
 from celery.utils.time import get_exponential_backoff_interval
 
+from harness.alerting.alerts import Alert
+from harness.alerting.routes import Destination, Routes, load_routes
 from harness.catalog import Catalog, load_catalog
+from harness.errors import CatalogError
 from harness.settings import Settings
 from harness.storage.blobs import BlobStore
 from harness.storage.influx import InfluxStore
@@ -30,11 +33,13 @@ LOST_AFTER_S = 30
 # The longest wait before a task's next retry, in seconds: short, so that the backlog of an
 # outage drains within seconds of the service answering again (docs/decisions.md).
 RETRY_BACKOFF_MAX_S = 8
-# Alerts found on builds that came late wait this long before Slack hears of them: the
-# rest of a burst or backfill may still withdraw them (docs/decisions.md).
+# Alerts found on builds that came late wait at least this long before Slack hears of
+# them: the rest of a burst or backfill may still withdraw them (docs/decisions.md). Every
+# other alert waits for its summary's grace (Settings.summary_grace_s, decision 80).
 LATE_ALERT_GRACE_S = 20
 NOTIFY_ALERT = "workers.notify.notify_alert"
-NOTIFY_GROUP = "workers.notify.notify_group"
+NOTIFY_GROUP = "workers.notify.notify_group"  # queued by versions before summaries
+NOTIFY_SUMMARY = "workers.notify.notify_summary"
 NOTIFY_TRIAGE = "workers.notify.notify_triage"
 # Retention tiers: the nightly delete of expired points (harness.storage.retention).
 EXPIRE_BRANCH_POINTS = "workers.maintenance.expire_branch_points"
@@ -50,6 +55,26 @@ class WorkerContext:
     def catalog(self) -> Catalog:
         """The catalog, loaded once per process."""
         return load_catalog(self.settings.metrics_dir)
+
+    @cached_property
+    def routes(self) -> Routes:
+        """The routes of the metrics folder, loaded once per process. A routes file with
+        problems (`harness catalog check` names them) is logged and left aside: every alert
+        then goes to the default webhook rather than nowhere."""
+        try:
+            return load_routes(self.settings.metrics_dir)
+        except CatalogError as error:
+            for problem in error.problems:
+                log.error("routes ignored: %s: %s", problem.path, problem.message)
+            return Routes()
+
+    def routed(self, alerts: Sequence[Alert]) -> dict[Destination, list[Alert]]:
+        """Each destination of these alerts → the alerts its routes send there (by their
+        metric's catalog tags, a registered metric's included)."""
+        catalog = self.catalog_for({alert.metric for alert in alerts})
+        plan = self.routes.split(alerts, lambda name: found.tags if (found := catalog.get(name))
+                                 else ())
+        return {self.routes.destination(name): routed for name, routed in plan.items()}
 
     def catalog_for(self, names: Iterable[str]) -> Catalog:
         """The catalog, plus the registered metrics when some of these names need them."""

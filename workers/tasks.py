@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -10,7 +11,11 @@ from celery import Task, shared_task
 from kombu.exceptions import KombuError
 
 from harness.alerting.alerts import Alert
+from harness.alerting.delivery import not_told
+from harness.alerting.holding import hold
 from harness.alerting.log import AlertLog
+from harness.alerting.routes import anyone_listens
+from harness.alerting.summaries import cause_of
 from harness.detection.scans import find_change_points, find_missing
 from harness.errors import BrokerUnavailable, ServiceUnavailable
 from harness.ingest import judge_and_store
@@ -19,8 +24,7 @@ from workers import (
     CHECK_MISSING,
     LATE_ALERT_GRACE_S,
     LOST_AFTER_S,
-    NOTIFY_ALERT,
-    NOTIFY_GROUP,
+    NOTIFY_SUMMARY,
     PROCESS_SUBMISSION,
     REQUEUE_LOST,
     SCAN_CHANGE_POINTS,
@@ -105,23 +109,31 @@ def _open_new(task: Task, alerts: list[Alert]) -> int:
 
 
 def announce(task: Task, alerts: list[Alert], provisional: Collection[str] = ()) -> None:
-    """Queue Slack messages for the alerts worth a message: one, or one per build; those
-    found on late data after a grace period, and only if still open then."""
-    if not task.app.harness.settings.slack_webhook_url:
-        return
+    """Hold the alerts worth a message for their summary's (one message per cause and
+    destination): it goes out a grace period after the summary's first alert, with the
+    alerts of that cause that other builds confirmed meanwhile, for those still open then.
+    Alerts found on late data are told no sooner than LATE_ALERT_GRACE_S."""
+    context = task.app.harness
+    settings = context.settings
     worth = [alert for alert in alerts if alert.worth_a_message]
-    builds: dict[tuple[str, bool], list[Alert]] = {}
-    for alert in worth:
-        late = alert.id in provisional
-        builds.setdefault((f"{alert.build_ci}/{alert.build_id}", late), []).append(alert)
+    if not worth or not anyone_listens(settings):
+        return
+    # judging a build again finds the alerts it found before: hold only those that a
+    # destination they go to was not told of yet
+    client = context.registry.redis
+    waiting = {alert.id for destination, routed in context.routed(worth).items()
+               if destination.url_in(settings)
+               for alert in not_told(client, routed, "opened", destination.name)}
+    grace = settings.summary_grace_s
+    held: dict[tuple[str, bool], list[str]] = {}
+    for alert in (alert for alert in worth if alert.id in waiting):
+        held.setdefault((cause_of(alert).id, alert.id in provisional), []).append(alert.id)
     try:
-        for (_, late), group in builds.items():
-            options: dict[str, Any] = {"countdown": LATE_ALERT_GRACE_S} if late else {}
-            if len(group) == 1:
-                task.app.send_task(NOTIFY_ALERT, args=[group[0].to_json(), "opened"],
-                                   kwargs={"only_open": late}, **options)
-            else:
-                task.app.send_task(NOTIFY_GROUP, args=[[alert.to_json() for alert in group]],
-                                   kwargs={"only_open": late}, **options)
+        for (summary_id, late), ids in held.items():
+            # late ones may be told only after their own wait; the others with the message
+            # that the first of their summary's alerts set off, or their own
+            delay = LATE_ALERT_GRACE_S if late else 0
+            hold(client, summary_id, ids, time.time() + delay)
+            task.app.send_task(NOTIFY_SUMMARY, args=[summary_id], countdown=max(grace, delay))
     except (KombuError, OSError) as error:
         raise BrokerUnavailable(f"the broker did not take a Slack message: {error}") from None

@@ -12,8 +12,8 @@ from urllib.parse import quote
 from slack_sdk.webhook import WebhookClient
 
 from harness.alerting.alerts import Alert
-from harness.errors import HarnessError, ServiceUnavailable
-from harness.links import alert_url, build_url, metric_url
+from harness.alerting.webhook import WebhookRejected, WebhookUnavailable, retry_after
+from harness.links import alert_url, build_url, metric_url, summary_url
 
 log = logging.getLogger(__name__)
 WEBHOOK_LOG = logging.getLogger(f"{__name__}.webhook")
@@ -44,27 +44,14 @@ FOLLOW_UP_TITLES = {
 }
 
 
-class SlackUnavailable(ServiceUnavailable):
+class SlackUnavailable(WebhookUnavailable):
     """Slack did not answer, was rate-limited, or answered with a server error: retry."""
 
-    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s  # what Slack asked for (429), else None
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Celery's prefork pool pickles errors; keep the class and its fields intact.
-        return type(self), (str(self), self.retry_after_s)
-
-
-class SlackRejected(HarnessError):
+class SlackRejected(WebhookRejected):
     """Slack refused the message (a 4xx other than 429): retrying would not help."""
 
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"Slack answered {status}: {body[:200]}")
-        self.status_code, self.body = status, body
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (self.status_code, self.body)
+    receiver = "Slack"
 
 
 @dataclass(frozen=True)
@@ -109,8 +96,10 @@ def headline(alert: Alert) -> str:
                     if part)
 
 
-def alert_message(alert: Alert, public_url: str) -> dict[str, Any]:
-    """The message that announces a newly opened alert: `text` fallback plus `blocks`."""
+def alert_message(alert: Alert, public_url: str, summary_id: str | None = None
+                  ) -> dict[str, Any]:
+    """The message that announces a newly opened alert: `text` fallback plus `blocks`; with
+    the summary it opens, a link to the summary's view."""
     links = alert_links(alert, public_url)
     title = headline(alert)
     # A section, not a header block: a header is cut at 150 characters, a headline is not.
@@ -123,39 +112,26 @@ def alert_message(alert: Alert, public_url: str) -> dict[str, Any]:
     if alert.changes:
         blocks.append(_section(_changes_text(alert.changes)))
     blocks.append({"type": "actions", "elements": _buttons(links)})
+    summary = f" · <{public_url.rstrip('/')}{summary_url(summary_id)}|its summary>" \
+        if summary_id else ""
     blocks.append({"type": "context", "elements": [_mrkdwn(
         f"alert `{alert.id}` · {alert.kind} · build time {_escape(alert.time)} · "
-        f"<{links.api}|API>")]})
+        f"<{links.api}|API>{summary}")]})
     return {"text": f"[{alert.severity}] {_escape(title)} · {links.alert}", "blocks": blocks,
             "unfurl_links": False}
 
 
 GROUP_LINES = 15
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def group_message(alerts: Sequence[Alert], public_url: str) -> dict[str, Any]:
-    """One message for the alerts one build raised: what changed in the build, then a
-    line per alert (linked), so a package change that moves 24 series is one message."""
-    first = alerts[0]
-    links = alert_links(first, public_url)
-    worst = min(alerts, key=lambda alert: SEVERITY_ORDER.get(alert.severity, 9)).severity
-    title = (f"{len(alerts)} alerts in {first.build_ci} {first.build_id} on {first.branch}")
-    lines = []
-    for alert in alerts[:GROUP_LINES]:
-        alert_url = alert_links(alert, public_url).alert
-        lines.append(f"• <{alert_url}|{_escape(_link_text(headline(alert)))}>")
+def alert_list(alerts: Sequence[Alert], public_url: str, rest: str) -> list[dict[str, Any]]:
+    """Sections with a linked headline per alert, up to GROUP_LINES of them, then how many
+    more there are and where (`rest`, mrkdwn) to see them."""
+    lines = [f"• <{alert_links(alert, public_url).alert}|{_escape(_link_text(headline(alert)))}>"
+             for alert in alerts[:GROUP_LINES]]
     if len(alerts) > GROUP_LINES:
-        lines.append(f"… and {len(alerts) - GROUP_LINES} more: <{links.build}|the build view>")
-    blocks: list[dict[str, Any]] = [_section(f"*<{links.build}|{_escape(title)}>*")]
-    blocks += [_section(_clip("\n".join(lines[i:i + 5]), 2900))
-               for i in range(0, len(lines), 5)]
-    changes = next((alert.changes for alert in alerts if alert.changes), ())
-    if changes:
-        blocks.append(_section(_changes_text(changes)))
-    blocks.append({"type": "actions", "elements": _buttons(links)})
-    return {"text": f"[{worst}] {_escape(title)} · {links.build}", "blocks": blocks,
-            "unfurl_links": False}
+        lines.append(f"… and {len(alerts) - GROUP_LINES} more: {rest}")
+    return [_section(_clip("\n".join(lines[i:i + 5]), 2900)) for i in range(0, len(lines), 5)]
 
 
 def follow_up_message(alert: Alert, event: str, public_url: str) -> dict[str, Any]:
@@ -200,8 +176,8 @@ def deliver(webhook_url: str, message: Mapping[str, Any], timeout_s: int = 10) -
         raise SlackUnavailable(f"Slack did not answer: {type(error).__name__}: {error}") from None
     status = response.status_code
     if status == 429 or status >= 500:
-        retry_after = _retry_after(response.headers)
-        raise SlackUnavailable(f"Slack answered {status}: {response.body[:200]}", retry_after)
+        raise SlackUnavailable(f"Slack answered {status}: {response.body[:200]}",
+                               retry_after(response.headers))
     if not 200 <= status < 300:
         raise SlackRejected(status, response.body)
 
@@ -327,16 +303,6 @@ def _number(number: float, signed: bool = False) -> str:
 def _percent(fraction: float) -> str:
     percent = fraction * 100
     return f"{percent:+.0f} %" if abs(percent) >= 10 else f"{percent:+.2g} %"
-
-
-def _retry_after(headers: Mapping[str, Any]) -> int | None:
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(1, int(str(value))) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _section(text: str) -> dict[str, Any]:

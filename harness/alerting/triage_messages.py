@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.alerting.alerts import EXCURSION_KINDS, Alert
+from harness.alerting.ownership import Ownership, ownership_of
 from harness.alerting.slack import (
     FOLLOW_UP_TITLES,
     GROUP_LINES,
@@ -58,9 +59,13 @@ def triage_message(alerts: Sequence[Alert], event: str, public_url: str,
     step = _step(alerts, event)
     details = [f"by {_escape(str(step['actor']))}" if step.get("actor") else "",
                _escape(str(step["note"])) if step.get("note") else ""]
-    if any(details):
-        blocks.append({"type": "context",
-                       "elements": [_mrkdwn(" · ".join(part for part in details if part))]})
+    owner = ownership_of(alerts, summary_id) if summary_id else Ownership()
+    owned = [f"assigned to {_escape(owner.assignee)}" if owner.assignee else "",
+             f"<{owner.bug_url}|bug link>" if owner.bug_url else ""]
+    if any(details) or any(owned):
+        blocks.append({"type": "context", "elements": [
+            _mrkdwn(" · ".join(part for part in group if part))
+            for group in (details, owned) if any(group)]})
     return {"text": f"{title}: {_escape(subject)} · {link}", "blocks": blocks,
             "unfurl_links": False}
 

@@ -16,6 +16,7 @@ from harness.catalog.inheritance import RawDoc, index_by_name, resolve_metric, r
 from harness.catalog.metrics import build_metrics
 from harness.catalog.model import (
     METRIC_NAME,
+    ROUTES_FILE,
     SETTINGS_FILE,
     Catalog,
     DetectionSettings,
@@ -135,7 +136,7 @@ def _read_metric_bodies(directory: Path, problems: list[Problem]) -> dict[str, R
     """Metric name → its document as written, in every package file."""
     found: dict[str, RawDoc] = {}
     for path in sorted(directory.glob("*.yaml")):
-        if path.name.startswith("_"):
+        if path.name.startswith("_") or path.name == ROUTES_FILE:
             continue
         where = path.name
         package = path.stem

@@ -18,6 +18,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 METRIC_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 SETTINGS_FILE = "_catalog.yaml"  # a catalog folder's settings: dimensions, requirements, branch
+ROUTES_FILE = "routes.yaml"  # where alerts go (harness.alerting.routes); no package of metrics
 # The knobs of harness.detection.params.DetectionParams that a metric's catalog entry may set.
 DETECTION_KNOBS = ("threshold", "pr_threshold", "min_relative", "min_absolute", "persistence",
                    "window", "span", "scan", "min_history", "noise_window", "resolve_after")

@@ -1,4 +1,5 @@
-"""A stand-in Slack incoming webhook: a real HTTP server that records what it is sent."""
+"""Stand-ins for a Slack incoming webhook and a generic JSON webhook: real HTTP servers that
+record what they are sent."""
 
 from __future__ import annotations
 
@@ -75,18 +76,18 @@ class SlackReceiver(LoopbackServer):
                                          f"got {len(self._requests)} requests")
                 self._lock.wait(remaining)
 
+    def accepts(self, body: Any) -> bool:
+        """Whether the body is a message: Slack refuses one without text or blocks."""
+        return isinstance(body, dict) and bool(body.get("text") or body.get("blocks"))
+
     def _answer(self, raw: bytes) -> int:
         try:
             body = json.loads(raw)
         except ValueError:
             body = raw.decode(errors="replace")
         with self._lock:
-            if self._failures:
-                status = self._failures.pop(0)
-            elif not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
-                status = 400  # Slack refuses a payload without text or blocks
-            else:
-                status = 200
+            accepted = 200 if self.accepts(body) else 400
+            status = self._failures.pop(0) if self._failures else accepted
             self._requests.append(Request(body, status, time.monotonic()))
             self._lock.notify_all()
         return status
@@ -111,3 +112,16 @@ class SlackReceiver(LoopbackServer):
                 pass  # keep test output quiet
 
         return Handler
+
+
+class WebhookReceiver(SlackReceiver):
+    """A stand-in generic JSON webhook (an issue tracker's): takes any JSON object."""
+
+    @property
+    def url(self) -> str:
+        """The webhook URL to configure."""
+        return f"{self.base_url}/hooks/harness"
+
+    def accepts(self, body: Any) -> bool:
+        """Whether the body is a JSON object."""
+        return isinstance(body, dict)

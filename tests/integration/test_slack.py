@@ -1,4 +1,5 @@
-"""Slack notifications: Block Kit messages, and exactly-once delivery through a real worker."""
+"""Slack notifications: Block Kit messages, exactly-once delivery through a real worker, and
+one message per alert summary however many builds confirm its alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
 
@@ -19,6 +21,9 @@ from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.testing.servers import CeleryWorker
 from harness.testing.slack_receiver import SlackReceiver
+from tests.conftest import post_all, wait_broker_idle
+from tests.integration.test_alerts import nightly
+from tests.integration.test_summaries import history as eight_series
 from workers import NOTIFY_ALERT, create_celery
 
 PUBLIC = "http://127.0.0.1:5000"
@@ -340,3 +345,96 @@ def test_a_lock_left_by_a_crashed_delivery_delays_but_never_loses_the_message(
     redis_client.set(notified_key(alert.id, "opened"), "sending", ex=2)
     assert finished(worker, send(settings, alert)).endswith("'sent'")
     assert len(about(slack_clean, alert, delivered=False)) == 1
+
+
+# --- one message per alert summary (real app, worker, Redis, InfluxDB) ------------------
+
+def summary_messages(slack: SlackReceiver, prefix: str) -> list[Any]:
+    """The delivered messages about the builds whose ids start with prefix."""
+    return [message for message in slack.messages if f"jenkins {prefix}" in message["text"]]
+
+
+def posted(client: Any, bodies: list[dict[str, Any]], slack: SlackReceiver,
+           redis_client: redis.Redis) -> None:
+    """Post in order, then wait until every task it set off ran (messages held for their
+    summary's grace included): nothing is left that could still send a message."""
+    slack.clear()
+    post_all(client, bodies)
+    wait_broker_idle(redis_client, timeout_s=60)
+
+
+def test_a_step_in_eight_series_is_one_summary_and_one_message(
+    client: Any, system: InfluxStore, slack: SlackReceiver, redis_client: redis.Redis,
+) -> None:
+    posted(client, eight_series("m"), slack, redis_client)
+
+    first, later = (next(s for s in client.get("/api/v1/alert-summaries").json["summaries"]
+                         if s["build"]["id"] == build) for build in ("m025", "m039"))
+    assert len(first["alerts"]) == 8 and len(later["alerts"]) == 2
+    [message] = [m for m in summary_messages(slack, "m") if first["id"] in m["text"]]
+    assert message["text"].startswith("[warning] 8 alerts in jenkins m025 on main: regression")
+    assert all(f"/dash/alerts/{alert['id']}" in json.dumps(message) for alert in first["alerts"])
+    assert "pipe_tasks.runtime 2" in json.dumps(message["blocks"], ensure_ascii=False)
+    # the second cause is a message of its own; nothing else was sent
+    assert len(summary_messages(slack, "m")) == 2
+    assert all(f"/dash/alerts/{alert['id']}" in json.dumps(summary_messages(slack, "m"))
+               for alert in later["alerts"])
+
+
+def two_confirmations(prefix: str) -> list[dict[str, Any]]:
+    """36 nightly builds of OTT1 in two data sets, both worse from build 25 on: by 8 σ in
+    hsc_rc2 (confirmed at build 29), by 2.5 σ in dc2_test_med (confirmed at build 32)."""
+    steps = {"hsc_rc2": (1, 8.0), "dc2_test_med": (5, 2.5)}
+    values = {dataset: 45.0 + np.random.default_rng(seed).standard_normal(36)
+              + np.where(np.arange(36) >= 25, step, 0.0)
+              for dataset, (seed, step) in steps.items()}
+    bodies = []
+    for index in range(36):
+        body = nightly(index, 0.0)
+        body["build"]["id"] = f"{prefix}{index:03d}"
+        body["measurements"] = [{"metric": "dm_latency.OTT1", "value": float(values[d][index]),
+                                 "unit": "s", "dimensions": {"dataset": d}} for d in steps]
+        bodies.append(body)
+    return bodies
+
+
+def test_alerts_of_one_cause_confirmed_by_two_builds_are_one_message(
+    client: Any, system: InfluxStore, slack: SlackReceiver, redis_client: redis.Redis,
+) -> None:
+    posted(client, two_confirmations("k"), slack, redis_client)
+
+    alerts = client.get("/api/v1/alerts?kind=regression").json["alerts"]
+    assert sorted(alert["build_id"] for alert in alerts) == ["k029", "k032"]
+    assert {alert["started_build"] for alert in alerts} == {"k025"}
+    [message] = summary_messages(slack, "k")
+    assert message["text"].startswith("[warning] 2 alerts in jenkins k025 on main")
+    assert all(f"/dash/alerts/{alert['id']}" in json.dumps(message) for alert in alerts)
+    assert all(told(client, alert["id"]) for alert in alerts)
+
+
+def test_alerts_that_join_after_the_message_are_one_short_message(
+    client: Any, system: InfluxStore, slack: SlackReceiver, redis_client: redis.Redis,
+) -> None:
+    bodies = two_confirmations("j")
+    posted(client, bodies[:30], slack, redis_client)  # hsc_rc2's alert, announced alone
+    [opened] = summary_messages(slack, "j")
+    [first] = client.get("/api/v1/alerts?kind=regression").json["alerts"]
+    assert first["id"] in json.dumps(opened) and told(client, first["id"])
+
+    slack.clear()
+    post_all(client, bodies[30:])  # dc2_test_med's joins the same summary
+    wait_broker_idle(redis_client, timeout_s=60)
+
+    [joined] = summary_messages(slack, "j")
+    [second] = [a for a in client.get("/api/v1/alerts?kind=regression").json["alerts"]
+                if a["id"] != first["id"]]
+    assert joined["text"].startswith("[warning] 1 more alert joined Regression in jenkins j025")
+    assert second["id"] in json.dumps(joined) and first["id"] not in json.dumps(joined)
+    summary = client.get("/api/v1/alert-summaries?kind=regression").json["summaries"]
+    assert [len(s["alerts"]) for s in summary] == [2]
+
+
+def told(client: Any, alert_id: str, event: str = "opened") -> bool:
+    """Whether the alert's log says Slack was told of this event of it."""
+    history = client.get(f"/api/v1/alerts/{alert_id}").json["history"]
+    return any(e["event"] == "notified" and e["note"] == event for e in history)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from harness.alerting.slack import (
-    GROUP_LINES,
     SECTION_LIMIT,
     alert_links,
     alert_message,
     follow_up_message,
-    group_message,
     headline,
     message_for,
 )
@@ -93,15 +91,6 @@ def test_package_changes_are_listed_and_clipped_to_a_section() -> None:
                  if b.get("text", {}).get("text", "").startswith("*Package changes*")]
     text = section["text"]["text"]
     assert len(text) <= SECTION_LIMIT and text.rsplit("\n", 1)[1].startswith("… and ")
-
-
-def test_a_group_message_lists_each_alert_up_to_a_limit() -> None:
-    alerts = [alert(build="105", severity="info", reason=str(n)) for n in range(GROUP_LINES + 3)]
-    alerts[4] = alert("spec", severity="critical")
-    message = group_message(alerts, PUBLIC)
-    assert message["text"].startswith(f"[critical] {GROUP_LINES + 3} alerts in jenkins 105")
-    body = "\n".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
-    assert body.count("• <") == GROUP_LINES and "… and 3 more" in body
 
 
 def test_a_follow_up_says_who_did_what() -> None:

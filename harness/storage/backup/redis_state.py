@@ -33,6 +33,8 @@ KINDS: tuple[tuple[str, str, bool], ...] = (
     ("series_cache", "harness:tail:*", False),  # rebuilt from InfluxDB on demand
     ("locks", "harness:lock:*", False),
     ("worker_leases", "harness:lease:*", False),  # liveness of running workers (workers/leases)
+    # alerts held for a few seconds until their summary's message (harness.alerting.holding)
+    ("held_announcements", "harness:announce:*", False),
 )
 SLACK_IN_FLIGHT = "slack_in_flight"  # a `sending` marker: a delivery lock, not a fact
 

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from harness.alerting.alerts import ACTIONS, Alert, AlertKind, AlertState, Severity
 from harness.alerting.log import AlertLog
+from harness.alerting.routes import anyone_listens
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
 from harness.links import ALERTS
 from harness.web.api.auth import require_scope
@@ -120,7 +121,7 @@ def triage(alert_id: str, action: str) -> ResponseReturnValue:
 
 def _follow_up(ctx: WebContext, alert: Alert, event: str) -> None:
     """Tell Slack about a state change of an alert it was told about."""
-    if ctx.settings.slack_webhook_url and alert.worth_a_message:
+    if anyone_listens(ctx.settings) and alert.worth_a_message:
         ctx.celery.send_task(NOTIFY_ALERT, args=[alert.to_json(), event], retry=False)
 
 

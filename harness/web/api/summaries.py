@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from harness.alerting.alerts import ACTIONS, OWNED, REASSIGNED, Alert, AlertKind, AlertState
 from harness.alerting.log import AlertLog
 from harness.alerting.ownership import owner_change
+from harness.alerting.routes import anyone_listens
 from harness.alerting.summaries import (
     Summary,
     cause_of,
@@ -261,7 +262,7 @@ def _follow_up(ctx: WebContext, alerts: Sequence[Alert], event: str,
     # the summary's own alerts first: the message names the cause of the first
     told = sorted((alert for alert in alerts if alert.worth_a_message),
                   key=lambda alert: cause_of(alert).id != summary_id)
-    if not ctx.settings.slack_webhook_url or not told:
+    if not anyone_listens(ctx.settings) or not told:
         return False
     try:
         ctx.celery.send_task(NOTIFY_TRIAGE, args=[[alert.to_json() for alert in told], event,
