@@ -261,9 +261,14 @@ class StoredResult:
     pull_request: PullRequest | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The result as a build's API answer lists it."""
+        """The result as a build's API answer lists it: with its judgement against the
+        series' past (a PR's: against its base branch) when it had one."""
+        excursion = None if self.decision is None else {
+            "decision": self.decision, "baseline": self.baseline, "change": self.change,
+            "score": self.score}
         return {"metric": self.metric, "dimensions": dict(self.dimensions), "value": self.value,
-                "unit": self.unit, "verdict": self.verdict, "spec": self.spec}
+                "unit": self.unit, "verdict": self.verdict, "spec": self.spec,
+                "excursion": excursion}
 
 
 def utcnow() -> datetime:

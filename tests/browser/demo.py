@@ -4,6 +4,7 @@ never touch it), and what every page test checks and saves."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from harness.testing.servers import CeleryWorker, GunicornServer, RedisServer
 from harness.tools.demo import DemoEvents, demo_events, generate_history
 from tests.browser.chromium import Browser
 from tests.conftest import INGEST_SECRET, TRIAGE_SECRET, bearer, run_task
-from workers import SCAN_CHANGE_POINTS
+from workers import CHECK_MISSING, SCAN_CHANGE_POINTS
 
 END = datetime(2026, 11, 20, 12, tzinfo=UTC)
 NIGHTS = 120
@@ -52,7 +53,8 @@ class Demo:
 def running_demo(name: str, redis_db: int, redis_server: RedisServer,
                  harness_env: dict[str, str], servers_dir: Path) -> Iterator[Demo]:
     """A web process and a worker over database `harness_<name>` and Redis db `redis_db`,
-    holding the demo history and the change points a scan of it finds (waited for)."""
+    holding the demo history and what the scans of it find, missing data and change points
+    (waited for)."""
     env = {**harness_env,
            "HARNESS_BROKER_URL": redis_server.url.rsplit("/", 1)[0] + f"/{redis_db}",
            "HARNESS_INFLUXDB_DATABASE": f"harness_{name}",
@@ -66,16 +68,18 @@ def running_demo(name: str, redis_db: int, redis_server: RedisServer,
         assert summary.rejected == 0
         wait_until_processed(web.url, summary.submission_ids, timeout=240)
 
-        def scan() -> None:
-            answer = requests.post(f"{web.url}/api/v1/scans/change-points", timeout=30,
-                                   headers=bearer(TRIAGE_SECRET))
-            assert answer.status_code == 202
-
-        run_task(worker, SCAN_CHANGE_POINTS, scan, timeout_s=120)
+        for scan, task in (("missing", CHECK_MISSING), ("change-points", SCAN_CHANGE_POINTS)):
+            run_task(worker, task, functools.partial(_start_scan, web.url, scan), timeout_s=120)
         yield Demo(web.url, demo_events(nights=NIGHTS, end=END))
     finally:
         web.stop()
         worker.stop()
+
+
+def _start_scan(url: str, scan: str) -> None:
+    """Ask the harness to run one of its scheduled scans now."""
+    answer = requests.post(f"{url}/api/v1/scans/{scan}", timeout=30, headers=bearer(TRIAGE_SECRET))
+    assert answer.status_code == 202, answer.text
 
 
 def shot(browser: Browser, name: str, tmp_path: Path) -> None:

@@ -15,23 +15,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from harness.testing.servers import RedisServer
 from tests.browser.chromium import Browser
-from tests.browser.demo import Demo, assert_clean_render, running_demo, shot
+from tests.browser.demo import Demo, assert_clean_render, shot
 from tests.conftest import TRIAGE_SECRET
 
 pytestmark = pytest.mark.browser
 TEXT_JS = "return document.querySelector(arguments[0])?.textContent.trim() ?? null"
 SERIES_PLOTS_JS = ("return [...Bokeh.index.all_views()]"
                    ".filter((view) => view.model.name == 'series-plot').length")
-
-
-@pytest.fixture(scope="module")
-def demo(redis_server: RedisServer, harness_env: dict[str, str], servers_dir: Path
-         ) -> Iterator[Demo]:
-    """The demo history in a database of this module's own: its tests triage it."""
-    with running_demo("triage", 8, redis_server, harness_env, servers_dir) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

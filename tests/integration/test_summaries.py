@@ -303,9 +303,9 @@ def test_an_owner_and_a_bug_link_are_stored_and_named_in_the_follow_up(
     assert answer.json == client.get(failing["url"]).json
     # restart-safe: another app (a restarted web process) reads it from the store
     restarted = create_app(settings).test_client()
-    again = restarted.get(failing["url"]).json
+    again = restarted.get(failing["url"]).get_json()
     assert (again["assignee"], again["bug_url"]) == (jane, bug)
-    listed = restarted.get("/api/v1/alert-summaries").json["summaries"]
+    listed = restarted.get("/api/v1/alert-summaries").get_json()["summaries"]
     assert [(s["assignee"], s["bug_url"]) for s in listed] == [(jane, bug), (None, None)]
 
     # a field left out stays, null clears

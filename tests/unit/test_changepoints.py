@@ -68,8 +68,8 @@ def test_a_change_point_is_json() -> None:
 
 def test_a_few_values_at_either_end_are_no_lasting_shift() -> None:
     # as sure as the excursion test must be: three values, one an outlier, are not
-    assert change_points(level(100, 60) + [100.0, 101.0, 130.0], "lower") == []
-    assert change_points([101.0, 99.0, 103.0] + level(100, 60), "lower") == []
+    assert change_points([*level(100, 60), 100.0, 101.0, 130.0], "lower") == []
+    assert change_points([101.0, 99.0, 103.0, *level(100, 60)], "lower") == []
 
 
 def test_a_small_shift_needs_long_segments_to_count() -> None:

@@ -137,7 +137,9 @@ def test_a_result_point_reads_back_as_a_stored_result() -> None:
         BUILD.pull_request)
     assert stored.to_json() == {"metric": "pkg.m", "dimensions": {"dataset": "hsc",
                                 "filter": "r"}, "value": 4.5, "unit": "mmag",
-                                "verdict": "design", "spec": "pkg.m.design"}
+                                "verdict": "design", "spec": "pkg.m.design",
+                                "excursion": {"decision": "ok", "baseline": 4.0,
+                                              "change": 0.5, "score": 1.2}}
 
 
 def test_a_point_judged_again_carries_only_its_judgement() -> None:

@@ -201,7 +201,12 @@ RESPONSE_SCHEMAS: Schema = {
     "BuildDetail": obj(
         {"build": STORED_BUILD, "results": {"type": "array", "items": obj(
             {"metric": STRING, "dimensions": TAGS, "value": NUMBER_OR_NULL},
-            {"unit": STRING_OR_NULL, "verdict": STRING_OR_NULL, "spec": STRING_OR_NULL})},
+            {"unit": STRING_OR_NULL, "verdict": STRING_OR_NULL, "spec": STRING_OR_NULL,
+             # the judgement against the series' past (a PR's: its base branch) as stored
+             "excursion": nullable(obj({"decision": {"enum": [
+                 "ok", "regression", "improvement", "insufficient"]}}, {
+                 "baseline": NUMBER_OR_NULL, "change": NUMBER_OR_NULL,
+                 "score": NUMBER_OR_NULL}))})},
          "previous": nullable(STORED_BUILD), "expired": nullable(EXPIRED),
          "changes": {"type": "array", "items": obj(
              {"package": STRING, "kind": {"enum": ["added", "removed", "changed"]}},
