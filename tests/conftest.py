@@ -13,6 +13,7 @@ from typing import Any, cast
 import pytest
 import redis
 
+from harness.alerting.holding import HELD_PREFIX
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.storage.tails import SeriesTails
@@ -148,7 +149,9 @@ def system(
     worker: CeleryWorker, influx: InfluxStore, redis_client: redis.Redis
 ) -> Iterator[InfluxStore]:
     """The whole running system with an empty store; yields the store and, after the test,
-    waits until the worker has finished everything the test queued."""
+    waits until the worker has finished everything the test queued. The alerts still held
+    for a summary's message (its grace period) are let go, and a message being sent is
+    waited for, so that no message of this test is recorded in the next one's store."""
     yield influx
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -156,9 +159,19 @@ def system(
         states = [json.loads(text)["state"] for key in keys
                   if (text := cast(str | None, redis_client.get(key)))]
         if "queued" not in states:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the worker did not finish the test's submissions within 30 s")
+    while time.monotonic() < deadline:
+        held = list(redis_client.scan_iter(HELD_PREFIX + "*"))
+        waiting = [key for key in held if ":" not in key.removeprefix(HELD_PREFIX)]
+        if waiting:
+            redis_client.delete(*waiting)
+        if len(waiting) == len(held):  # no claim: no message is being sent
             return
         time.sleep(0.05)
-    raise AssertionError("the worker did not finish the test's submissions within 30 s")
+    raise AssertionError("a summary's message was still being sent 30 s after the test")
 
 
 def bearer(secret: str = INGEST_SECRET) -> dict[str, str]:
