@@ -232,35 +232,29 @@ def _merge_noisy_onsets(groups: dict[Cause, list[Alert]]
     direction, CI) with a metric in common are one cause when one's onset lies between the
     other's onset and its first confirmation; the larger group (else the earlier) names it.
     Returns the groups, and each merged cause's id → the cause it joined."""
-    def window(cause: Cause) -> tuple[str, str]:
-        alerts = groups[cause]
-        return (min(a.started_time or a.time for a in alerts), min(a.time for a in alerts))
-
-    order = sorted(groups, key=lambda cause: (-len(groups[cause]), window(cause)[0], cause.id))
+    # each group's onset, first confirmation and metrics, read once
+    window = {cause: (min(a.started_time or a.time for a in alerts), min(a.time for a in alerts))
+              for cause, alerts in groups.items()}
+    metrics = {cause: {a.metric for a in alerts} for cause, alerts in groups.items()}
+    order = sorted(groups, key=lambda cause: (-len(groups[cause]), window[cause][0], cause.id))
     kept: dict[Cause, list[Alert]] = {}
+    alike: dict[tuple[str, ...], list[Cause]] = {}  # kept excursion groups by what they share
     merged: dict[str, Cause] = {}
     for cause in order:
-        into = None
+        (onset, confirmed), into = window[cause], None
         if cause.kind in EXCURSION_KINDS:
-            metrics = {alert.metric for alert in groups[cause]}
-            into = next((other for other in kept if _same_shift(
-                cause, other, window(cause), window(other),
-                bool(metrics & {alert.metric for alert in groups[other]}))), None)
+            peers = alike.setdefault((cause.branch, cause.kind, cause.direction, cause.ci), [])
+            into = next((other for other in peers if metrics[cause] & metrics[other]
+                         and (onset <= window[other][0] <= confirmed
+                              or window[other][0] <= onset <= window[other][1])), None)
+            if into is None:
+                peers.append(cause)
         if into is None:
             kept[cause] = list(groups[cause])
         else:
             kept[into] += groups[cause]
             merged[cause.id] = into
     return kept, merged
-
-
-def _same_shift(cause: Cause, other: Cause, mine: tuple[str, str], theirs: tuple[str, str],
-                shared_metric: bool) -> bool:
-    """Whether two excursion groups are one shift whose onset noise split (see above)."""
-    alike = (cause.branch, cause.kind, cause.direction, cause.ci) == (
-        other.branch, other.kind, other.direction, other.ci)
-    return alike and shared_metric and (mine[0] <= theirs[0] <= mine[1]
-                                        or theirs[0] <= mine[0] <= theirs[1])
 
 
 def _ordered(alerts: Iterable[Alert]) -> tuple[Alert, ...]:
