@@ -182,8 +182,9 @@ class Excursion:
     needed: int = 0  # builds the test still needs, when insufficient
 
     def to_json(self) -> dict[str, Any]:
-        """The excursion as JSON-able data."""
-        return asdict(self)
+        """The excursion as JSON-able data (its fields are scalars: a shallow copy is
+        asdict's result without its deep copy, a hot path of every status)."""
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)

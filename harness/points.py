@@ -53,6 +53,8 @@ class Rows(Sequence[Row]):
 
     def valued_since(self, cutoff: int | None) -> Rows:
         """The points with a value, at or after a time (all if None)."""
+        if cutoff is None and None not in self.values:
+            return self
         keep = [i for i, (time, value) in enumerate(zip(self.times, self.values, strict=True))
                 if value is not None and (cutoff is None or time >= cutoff)]
         return self if len(keep) == len(self) else self.pick(keep)

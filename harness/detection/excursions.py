@@ -8,21 +8,30 @@ excursion: the test is evaluated at every end of a series from the values up to 
 only, only the first end of an excursion is a regression / improvement, and a test that
 holds again while the series keeps moving the same way (a drift) continues the excursion.
 So the judgements of a series are a function of its values (`judge_series`; `judge_point`
-is its last end). A pull request's value is compared with its base branch's current level
-in one calibrated test (`compare_to_base`), with repeated samples when the builds carry
-them. Change points over a whole history come from ruptures' binary segmentation; a cut
-that a steady trend explains is dropped. Rationale and measured performance:
-docs/decisions.md and docs/performance.md ("Detection").
+is its last end; `judge_many` judges many series at once, each exactly as alone). A pull
+request's value is compared with its base branch's current level in one calibrated test
+(`compare_to_base`), with repeated samples when the builds carry them. Change points over a
+whole history come from ruptures' binary segmentation; a cut that a steady trend explains is
+dropped. Rationale and measured performance: docs/decisions.md and docs/performance.md
+("Detection").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from harness.detection.evaluation import (
+    CENTRE_VARIANCE,
+    DOF_PER_DIFFERENCE,
+    EndTests,
+    current_level,
+    evaluate_many,
+    minimum_effect,
+)
 from harness.detection.params import DEFAULT_PARAMS, Better, DetectionParams, Values
 from harness.detection.robust import (
     TINY,
@@ -31,13 +40,10 @@ from harness.detection.robust import (
     robust_centre,
     robust_noise,
     row_noise,
-    shape_widening,
 )
 from harness.model import Decision, Excursion
 
 _MEDIAN_SPREAD = 1.2533  # standard error of a median / that of a mean (Gaussian, √(π/2))
-_CENTRE_VARIANCE = 1.1  # variance of the baseline's centre × n / σ² (with margin)
-_DOF_PER_DIFFERENCE = 0.5  # degrees of freedom of σ per difference (correlated, winsorized)
 TREND_Z = 3.0  # z of a slope that makes a trend (drift, change-point merging)
 _RAMP_SHIFT_Z = 2.5  # a trend with a level shift beyond it of this z is steps, not a ramp
 
@@ -71,10 +77,104 @@ def judge_series(
     for block in range(max(first, params.min_history), series.size, BLOCK):
         ends = np.arange(max(params.min_history, block - lookback),
                          min(series.size, block + BLOCK))
-        tests = _tests(series, ends, params)
+        tests = evaluate_many([series], [ends], params)
         judged += [_excursion(series, ends, tests, column, better, params)
                    for column in range(block - int(ends[0]), ends.size)]
     return judged
+
+
+Job = tuple[Values, Better, DetectionParams, int]  # judge_series' arguments: values … first
+
+
+def judge_many(jobs: Sequence[Job]) -> list[list[Excursion]]:
+    """judge_series of each job, with the tests of the series of equal parameters evaluated
+    together: at the judged ends first, then at the earlier ends that `_fires` reads only
+    for the series whose test holds somewhere; the same judgements, in a few numpy calls."""
+    series = [np.asarray(values, dtype=float) for values, _, _, _ in jobs]
+    if not all(np.isfinite(one).all() for one in series):
+        raise ValueError("values must be finite")
+    judged: list[list[Excursion]] = [[] for _ in jobs]
+    alike: dict[DetectionParams, list[int]] = {}
+    for index, (_, better, params, first) in enumerate(jobs):
+        if series[index].size - first > BLOCK:  # a long walk, in blocks
+            judged[index] = judge_series(series[index], better, params, first)
+        else:
+            alike.setdefault(params, []).append(index)
+    for params, members in alike.items():
+        found = _judge_alike([series[i] for i in members], [jobs[i][1] for i in members],
+                             [jobs[i][3] for i in members], params)
+        for index, excursions in zip(members, found, strict=True):
+            judged[index] = excursions
+    return judged
+
+
+def _judge_alike(series: list[np.ndarray], betters: list[Better], firsts: list[int],
+                 params: DetectionParams) -> list[list[Excursion]]:
+    """judge_series of series with the same parameters, none with more than BLOCK ends."""
+    judged = [[_insufficient(one[:end], float(one[end]), params)
+               for end in range(first, min(one.size, params.min_history))]
+              for one, first in zip(series, firsts, strict=True)]
+    starts = [max(first, params.min_history) for first in firsts]
+    ends = [np.arange(start, one.size) for start, one in zip(starts, series, strict=True)]
+    tests = evaluate_many(series, ends, params)
+    bounds = np.cumsum([0] + [at.size for at in ends])
+    holding = np.concatenate([[0], np.cumsum(tests.holds.any(axis=0))])
+    loud = holding[bounds[1:]] > holding[bounds[:-1]]  # the test holds at an end of series i
+    quiet = [i for i, at in enumerate(ends) if at.size and not loud[i]]
+    for i, excursions in zip(quiet, _quiet(series, ends, bounds, tests, quiet, betters, params),
+                             strict=True):
+        judged[i] += excursions
+    # Where a test holds, `_fires` and `_continues` read the earlier ends too: evaluated again
+    # with them, then decided end by end as judge_series does.
+    noisy = [i for i, at in enumerate(ends) if at.size and loud[i]]
+    lookback = max(params.scan) - 1
+    walks = [np.arange(max(params.min_history, starts[i] - lookback), series[i].size)
+             for i in noisy]
+    walked = evaluate_many([series[i] for i in noisy], walks, params)
+    offset = 0
+    for i, walk in zip(noisy, walks, strict=True):
+        mine = walked.pick(slice(offset, offset + walk.size))
+        offset += walk.size
+        judged[i] += [_excursion(series[i], walk, mine, column, betters[i], params)
+                      for column in range(starts[i] - int(walk[0]), walk.size)]
+    return judged
+
+
+def _quiet(series: list[np.ndarray], ends: list[np.ndarray], bounds: np.ndarray,
+           tests: EndTests, quiet: list[int], betters: list[Better], params: DetectionParams
+           ) -> list[list[Excursion]]:
+    """The judgements (all "ok") of series whose test holds at none of their ends: what
+    `_excursion` decides there, for all ends at once."""
+    if not quiet:
+        return []
+    rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in quiet] or [np.arange(0)])
+    owner = np.repeat(quiet, [ends[i].size for i in quiet])
+    value = np.concatenate([series[i][ends[i]] for i in quiet] or [np.arange(0.0)])
+    baseline, noise = tests.baseline[rows], tests.noise[rows]
+    change = value - baseline
+    row = np.where(change >= 0, 0, 1)  # the direction of the change decides
+    raw = tests.score[row, rows]
+    level = np.where(raw < 0.0, 0.0, raw)  # max(raw, 0.0), NaN and -0.0 alike
+    worse = np.array([0 if better == "lower" else 1 for better in betters])[owner]
+    score = np.where(row == worse, level, -level)
+    started = np.zeros(rows.size, dtype=int)
+    at = np.concatenate([ends[i] for i in quiet] or [np.arange(0)])
+    back = params.memory + params.span  # the values `_onset` looks at, when there are as many
+    whole = (at + 1 >= back) & (back >= 2)
+    full = np.nonzero((level > 0) & whole)[0]
+    if full.size:
+        recent = np.stack([series[owner[k]][at[k] + 1 - back:at[k] + 1] for k in full])
+        started[full] = _onsets(recent, row[full], baseline[full], noise[full], params)
+    for k in np.nonzero((level > 0) & ~whole)[0]:
+        started[k] = _onset(series[owner[k]][:at[k] + 1], int(row[k]), float(baseline[k]),
+                            float(noise[k]), params)
+    judged: dict[int, list[Excursion]] = {i: [] for i in quiet}
+    for i, b, n, c, s, st in zip(owner.tolist(), baseline.tolist(), noise.tolist(),
+                                 change.tolist(), score.tolist(), started.tolist(), strict=True):
+        judged[i].append(Excursion(
+            baseline=b, noise=n, change=c, relative_change=c / abs(b) if b else None, score=s,
+            decision="ok", started=st, threshold=params.threshold))
+    return [judged[i] for i in quiet]
 
 
 def compare_to_base(
@@ -98,19 +198,19 @@ def compare_to_base(
     middle = nan_median(base)
     noise = np.maximum(row_noise(recent[None, -params.noise_window:]),
                        np.maximum(params.noise_floor * np.abs(middle), TINY))
-    kept, counts, middle = _current_level(base, np.array([base.shape[1]]), middle, noise, params)
+    kept, counts, middle = current_level(base, np.array([base.shape[1]]), middle, noise, params)
     baseline = float(robust_centre(kept, counts, middle, noise, params.clip)[0])
     sigma = float(noise[0])
     if base_count > 1 and base_spread > 0:  # the samples tell the within-build noise
         within = base_spread * base_spread * (1.0 / max(count, 1) - 1.0 / base_count)
         sigma = math.sqrt(max(sigma * sigma + within, (sigma * sigma) / 4))
-    freedom = _DOF_PER_DIFFERENCE * (min(recent.size, params.noise_window) - 1)
+    freedom = DOF_PER_DIFFERENCE * (min(recent.size, params.noise_window) - 1)
     widen = 1.0 + (params.pr_threshold**2 + 1.0) / (4.0 * freedom)
-    spread_of_difference = sigma * math.sqrt(1.0 + _CENTRE_VARIANCE / float(counts[0])) * widen
+    spread_of_difference = sigma * math.sqrt(1.0 + CENTRE_VARIANCE / float(counts[0])) * widen
     change = float(value) - baseline
     worse = change if better == "lower" else -change  # > 0: towards a regression
     score = worse / spread_of_difference
-    effect = float(_minimum_effect(np.array([baseline]), np.array([sigma]), params)[0])
+    effect = float(minimum_effect(np.array([baseline]), np.array([sigma]), params)[0])
     decision: Decision = "ok"
     if abs(score) >= params.pr_threshold and abs(change) >= effect:
         decision = "regression" if score > 0 else "improvement"
@@ -121,7 +221,7 @@ def compare_to_base(
     )
 
 
-def _excursion(series: np.ndarray, ends: np.ndarray, tests: _Tests, column: int,
+def _excursion(series: np.ndarray, ends: np.ndarray, tests: EndTests, column: int,
                better: Better, params: DetectionParams) -> Excursion:
     """The judgement at one end of evaluated tests; score, onset and decision all describe
     the one direction that decides (the fired one, else the direction of the change)."""
@@ -151,105 +251,7 @@ def _excursion(series: np.ndarray, ends: np.ndarray, tests: _Tests, column: int,
     )
 
 
-@dataclass(frozen=True)
-class _Tests:
-    """The excursion test evaluated at several ends."""
-
-    baseline: np.ndarray  # [end]
-    noise: np.ndarray  # [end]
-    score: np.ndarray  # [direction (up, down), end]: z of the most telling recent window
-    holds: np.ndarray  # [direction, end]: an excursion (score ≥ threshold, large enough)
-    size: np.ndarray  # [direction, end]: length of that window
-
-
-def _tests(series: np.ndarray, ends: np.ndarray, params: DetectionParams) -> _Tests:
-    """The excursion test at each end of series, each from the values up to that end only."""
-    length = ends + 1
-    base_len = np.minimum(params.window,
-                          np.maximum(length - params.span, (length + 1) // 2))
-    span_len = np.minimum(params.span, length - base_len)
-    # Rows of values ending just before each stop; the baseline of a short history starts
-    # at its first value, so the NaN before the series is exactly what is not part of it.
-    reach = params.reach
-    views = sliding_window_view(np.concatenate([np.full(reach, np.nan), series]), reach)
-
-    def before(stops: np.ndarray, width: int) -> np.ndarray:
-        return views[stops, reach - width:]
-
-    base = before(length - span_len, params.window)
-    stretch = before(length, params.noise_window)
-    tail = before(length, params.span)
-    tail = np.where(np.arange(params.span) >= params.span - span_len[:, None], tail, np.nan)
-    middle = nan_median(base)
-    noise = np.maximum(row_noise(stretch),
-                       np.maximum(params.noise_floor * np.abs(middle), TINY))
-    base, base_len, middle = _current_level(base, base_len, middle, noise, params)
-    baseline = robust_centre(base, base_len, middle, noise, params.clip)
-    sign = np.array([1.0, -1.0])[:, None, None]
-    z = clipped((tail - baseline[:, None]) / noise[:, None], params.clip)
-    pushed = np.where(np.isnan(z), 0.0, sign * z[None])
-    totals = np.cumsum(pushed[:, :, ::-1], axis=2)  # sums of the last 1, 2, … values
-    windows = np.array(sorted(m for m in params.scan if m <= params.span))
-    usable = windows[None, :] <= span_len[:, None]  # [end, window]
-    spread = np.sqrt(1.0 / windows[None, :] + _CENTRE_VARIANCE / base_len[:, None])
-    means = totals[:, :, windows - 1] / windows  # [row, end, window], in σ
-    # each window's bar; a score is in units of the common threshold, so ≥ threshold decides
-    bars = np.where(windows == windows[-1], params.long_relief, 1.0) * params.threshold
-    # σ is itself estimated: widen like a Student t (Cornish-Fisher) for its few differences
-    freedom = _DOF_PER_DIFFERENCE * (np.minimum(length, params.noise_window) - 1)
-    widen = 1.0 + (params.threshold**2 + 1.0) / (4.0 * freedom)
-    shape = shape_widening(base, base_len, baseline, noise, windows, bars, params.clip)
-    stats = np.where(usable, means / (spread * widen[:, None] * shape) * (params.threshold / bars),
-                     -np.inf)
-    score = np.max(stats, axis=2)
-    size = np.where(np.isfinite(score), windows[np.argmax(stats, axis=2)], 0)
-    # practical significance, in the series' unit (unclipped: σ may be tiny or floored)
-    effect = _minimum_effect(baseline, noise, params)[None, :, None]
-    shifted = sign * (tail - baseline[:, None])[None]  # [direction, end, span]
-    inside = np.arange(params.span) >= params.span - size[:, :, None]
-    level = nan_median(np.where(inside, shifted, np.nan))
-    beyond = np.sum(inside & (shifted >= effect), axis=2)
-    holds = ((score >= params.threshold) & (level >= effect[..., 0])
-             & (beyond >= params.persistence))
-    return _Tests(baseline=baseline, noise=noise, score=np.where(size > 0, score, 0.0),
-                  holds=holds, size=size)
-
-
-def _current_level(base: np.ndarray, counts: np.ndarray, middle: np.ndarray,
-                   noise: np.ndarray, params: DetectionParams
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The baseline values of the current level: after a clear shift inside the window,
-    with their number and median (`middle` is the median of each whole row).
-
-    A level that moved inside the baseline window is, once `min_level` values long, the
-    baseline on its own (so the test forgets an old excursion at once instead of slowly);
-    until then the values before the shift are.
-    """
-    present = ~np.isnan(base)
-    values = np.where(present, clipped((base - middle[:, None]) / noise[:, None], params.clip),
-                      0.0)
-    sums = np.cumsum(values[:, ::-1], axis=1)[:, ::-1]  # sums of the last n values
-    counts_after = np.cumsum(present[:, ::-1], axis=1)[:, ::-1]
-    cuts = np.arange(params.min_level // 2, base.shape[1], params.min_level // 2)  # columns
-    later, number = sums[:, cuts], counts_after[:, cuts]
-    earlier, rest = sums[:, :1] - later, counts[:, None] - number
-    valid = (number >= params.min_level // 2) & (rest >= params.min_level)
-    gap = (later / np.maximum(number, 1) - earlier / np.maximum(rest, 1))
-    z = np.where(valid, np.abs(gap) / np.sqrt(1.0 / np.maximum(number, 1)
-                                             + 1.0 / np.maximum(rest, 1)), 0.0)
-    best = np.argmax(z, axis=1)
-    shifted = z[np.arange(z.shape[0]), best] >= params.split
-    cut = cuts[best]  # first column of the later level
-    keep_later = number[np.arange(z.shape[0]), best] >= params.min_level
-    columns = np.arange(base.shape[1])[None, :]
-    keep = np.where(keep_later[:, None], columns >= cut[:, None], columns < cut[:, None])
-    kept = np.where(shifted[:, None] & ~keep, np.nan, base)
-    if shifted.any():
-        middle = np.where(shifted, nan_median(kept), middle)
-    return kept, np.sum(~np.isnan(kept), axis=1), middle
-
-
-def _fires(tests: _Tests, row: int, column: int) -> bool:
+def _fires(tests: EndTests, row: int, column: int) -> bool:
     """Whether the test holds at an end and held at no earlier end of its most telling
     window (those ends are evaluated too: see judge_series)."""
     holds = tests.holds[row]
@@ -257,7 +259,7 @@ def _fires(tests: _Tests, row: int, column: int) -> bool:
     return bool(holds[column] and not holds[earliest:column].any())
 
 
-def _continues(series: np.ndarray, ends: np.ndarray, tests: _Tests, column: int, row: int,
+def _continues(series: np.ndarray, ends: np.ndarray, tests: EndTests, column: int, row: int,
                params: DetectionParams) -> bool:
     """Whether an excursion firing at this end continues one the series is still moving
     with, so that it was alerted already: the test held the same way within `memory`
@@ -274,7 +276,7 @@ def _continues(series: np.ndarray, ends: np.ndarray, tests: _Tests, column: int,
     picked = np.arange(max(first, known), last + 1) - known
     holds, baselines = tests.holds[row, picked], tests.baseline[picked]
     if first < known:
-        earlier = _tests(series, np.arange(first, min(known, last + 1)), params)
+        earlier = evaluate_many([series], [np.arange(first, min(known, last + 1))], params)
         holds = np.concatenate([earlier.holds[row], holds])
         baselines = np.concatenate([earlier.baseline, baselines])
     noise = float(tests.noise[column])
@@ -336,6 +338,22 @@ def _onset(values: np.ndarray, row: int, baseline: float, noise: float,
     return int(np.argmax(np.minimum(beyond, split)))
 
 
+def _onsets(recent: np.ndarray, rows: np.ndarray, baseline: np.ndarray, noise: np.ndarray,
+            params: DetectionParams) -> np.ndarray:
+    """`_onset` of each row of recent values (`memory` + `span` of them, the same for all)."""
+    sign = np.where(rows == 0, 1.0, -1.0)[:, None]
+    pushed = sign * (recent - baseline[:, None]) / noise[:, None]
+    shift = ONSET_CLIP * np.median(pushed[:, -params.persistence:], axis=1)
+    pushed = clipped(pushed, np.where(shift > params.clip, shift, params.clip)[:, None])
+    suffix = np.cumsum(pushed[:, ::-1], axis=1)
+    size, total, head = suffix.shape[1], suffix[:, -1:], suffix[:, :-1]
+    ahead = np.arange(1, size)
+    beyond = head / np.sqrt(ahead)
+    split = (head / ahead - (total - head) / (size - ahead)) \
+        * np.sqrt(ahead * (size - ahead) / size)
+    return np.argmax(np.minimum(beyond, split), axis=1)
+
+
 def _ramps(values: np.ndarray, row: int, noise: float, params: DetectionParams) -> bool:
     """Whether the last `window` values move steadily one way (row 0 up, 1 down): a slope of
     z ≥ 3, and beyond that line no shift between two levels (z < 2.5; a staircase of
@@ -354,13 +372,6 @@ def _ramps(values: np.ndarray, row: int, noise: float, params: DetectionParams) 
     sums = np.cumsum(rest)[:-1]  # a step after k values explains sums² n / (k (n − k))
     before = np.arange(1, size)
     return float(np.max(sums * sums * size / (before * (size - before)))) < _RAMP_SHIFT_Z**2
-
-
-def _minimum_effect(baseline: np.ndarray, noise: np.ndarray, params: DetectionParams
-                    ) -> np.ndarray:
-    """The smallest shift of the level that matters."""
-    return np.maximum(np.maximum(params.min_relative * np.abs(baseline),
-                                 params.min_sigmas * noise), params.min_absolute)
 
 
 def _insufficient(recent: np.ndarray, value: float, params: DetectionParams) -> Excursion:

@@ -5,11 +5,11 @@ the later points judged again.
 
 A pull request's build is compared with its base branch and never alerts. Any other build
 takes its place in each series by time; a build older than points already stored is judged,
-and the builds after it judged again, from the series as it now is (`judge_series`): the
-alerts of a series are those of its stored points, whatever the order in which they arrived.
-Alerts are named by the build where their excursion began, so that two judgements of one
-excursion are one alert; an alert that the series no longer calls for is withdrawn
-(docs/decisions.md)."""
+and the builds after it judged again, from the series as it now is (`judge_series`; all
+series of a submission in one batch, `judge_many`): the alerts of a series are those of its
+stored points, whatever the order in which they arrived. Alerts are named by the build where
+their excursion began, so that two judgements of one excursion are one alert; an alert that
+the series no longer calls for is withdrawn (docs/decisions.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from statistics import median_low
 
 from harness.alerting.alerts import Alert, series_key
 from harness.catalog import Catalog, Metric
-from harness.detection.excursions import compare_to_base, judge_series
+from harness.detection.excursions import compare_to_base, judge_many
 from harness.detection.params import DEFAULT_PARAMS, DetectionParams
 from harness.detection.rules import (
     BuildRef,
@@ -145,18 +145,20 @@ def _judge_series(submission: Submission, catalog: Catalog, results: list[Result
     settled = [alert for alert in stored.alerts if noticed_at(alert) < time]
     restarts = baseline_restarts(settled)
     spec_ranks = open_spec_ranks(settled)
-    judged, series = [], []
+    judged: list[Result] = []
+    placed: list[tuple[int, DetectionParams | None, _Series]] = []
     for result in results:
         measurement = result.measurement
         metric, params = detection(catalog, measurement)
-        if metric is None or measurement.value is None:
-            judged.append(result)
-            continue
-        key = series_key(measurement.metric, measurement.dimensions, build.branch)
-        one = _place(key, measurement, metric, params, result, stored.history.get(key), time,
-                     restarts.get(key), submission)
-        judged.append(replace(result, excursion=one.excursions[0]))
-        series.append(one)
+        if metric is not None and measurement.value is not None:
+            key = series_key(measurement.metric, measurement.dimensions, build.branch)
+            placed.append((len(judged), params, _place(
+                key, measurement, metric, params, result, stored.history.get(key), time,
+                restarts.get(key), submission)))
+        judged.append(result)
+    series = _judge_all([(params, one) for _, params, one in placed])
+    for (index, _, _), one in zip(placed, series, strict=True):
+        judged[index] = replace(judged[index], excursion=one.excursions[0])
     alerts: list[Alert] = []
     provisional: set[str] = set()
     resolved: list[Alert] = []
@@ -196,8 +198,8 @@ def withdrawals(known: Sequence[Alert], found: Sequence[Alert], submission: Subm
 def _place(key: str, measurement: Measurement, metric: Metric, params: DetectionParams | None,
            result: Result, around: Around | None, time: int, restart: int | None,
            submission: Submission) -> _Series:
-    """The series' points with the build's in its place, judged; the later points are kept
-    (and judged again) unless the build only repeats what is stored."""
+    """The series' points with the build's in its place, not judged yet (`_judge_all`); the
+    later points are kept (and judged again) unless the build only repeats what is stored."""
     around = around or Around(NO_ROWS, NO_ROWS)
     before = around.before.valued_since(restart if restart is None or restart <= time else None)
     build = submission.build
@@ -212,12 +214,19 @@ def _place(key: str, measurement: Measurement, metric: Metric, params: Detection
                  [measurement.count], [measurement.spread])
     rows = before + point + around.after.pick([] if repeats else later)
     first = len(before)
-    excursions: Sequence[Excursion | None] = [None] * (len(rows) - first)
-    if params is not None:  # detection on: else spec alerts only
-        excursions = list(judge_series([float(v) for v in rows.values if v is not None],
-                                       metric.better, params, first=first))
     return _Series(key, measurement, metric, rows, first, len(rows) - 1, bool(later),
-                   excursions)
+                   [None] * (len(rows) - first))
+
+
+def _judge_all(placed: Sequence[tuple[DetectionParams | None, _Series]]) -> list[_Series]:
+    """The series with their points from the build's on judged, all series in one batch
+    (`judge_many`); those with detection off (no parameters) keep no excursions: spec
+    alerts only."""
+    on = [(params, one) for params, one in placed if params is not None]
+    found = iter(judge_many([([float(v) for v in one.rows.values if v is not None],
+                              one.metric.better, params, one.first) for params, one in on]))
+    return [one if params is None else replace(one, excursions=next(found))
+            for params, one in placed]
 
 
 def _alerts(one: _Series, open_spec_rank: int, submission: Submission) -> list[Alert]:

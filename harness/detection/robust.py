@@ -64,8 +64,9 @@ def robust_centre(rows: np.ndarray, counts: np.ndarray, middle: np.ndarray, nois
     return middle + scale[:, 0] * total(pull, axis=1) / np.maximum(counts, 1)
 
 
-def clipped(values: np.ndarray, bound: float) -> np.ndarray:
-    """values limited to ±bound (NaN stays NaN); np.clip costs more on small arrays."""
+def clipped(values: np.ndarray, bound: float | np.ndarray) -> np.ndarray:
+    """values limited to ±bound (NaN stays NaN; bounds broadcast); np.clip costs more on
+    small arrays."""
     return np.minimum(np.maximum(values, -bound), bound)
 
 

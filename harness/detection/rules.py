@@ -56,18 +56,20 @@ def series_findings(
     """The alerts of the points from position `first` on. `decisions` and `started` are the
     excursion judgements of those points (judge_series), `verdicts` those of every point."""
     findings = []
-    ranks = [VERDICT_RANK.get(str(verdict), 0) for verdict in verdicts]
     for offset, (decision, back) in enumerate(zip(decisions, started, strict=True)):
         end = first + offset
         if decision in EXCURSION_KINDS:
             findings.append(Finding(decision, end, end - back))  # type: ignore[arg-type]
-    for end in range(first, len(ranks)):
-        recent = max(ranks[max(0, end - SPEC_MEMORY):end], default=0)
+    base = max(0, first - SPEC_MEMORY)  # the earliest point a judged one looks back to
+    ranks = [VERDICT_RANK.get(str(verdict), 0) for verdict in verdicts[base:]]
+    for end in range(first, len(verdicts)):
+        at = end - base
+        recent = max(ranks[max(0, at - SPEC_MEMORY):at], default=0)
         # only when worse than every recent build and than a spec alert still open (the
         # ones found here are: nobody triaged them yet)
-        if ranks[end] >= 2 and ranks[end] > max(recent, open_spec_rank):
+        if ranks[at] >= 2 and ranks[at] > max(recent, open_spec_rank):
             findings.append(Finding("spec", end, end))
-            open_spec_rank = ranks[end]
+            open_spec_rank = ranks[at]
     return findings
 
 
