@@ -6,10 +6,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from influxdb_client.client.write.point import Point
 
 from harness.alerting.alerts import series_key
 from harness.errors import StoreError, StoreUnavailable
@@ -24,7 +23,11 @@ from harness.model import (
     Submission,
 )
 from harness.points import Row
+from harness.storage.lineprotocol import FieldValue, Line
 from harness.times import from_nanoseconds, rfc3339, time_literal
+
+if TYPE_CHECKING:  # others' points (retention's markers); the harness's own are Lines
+    from influxdb_client.client.write.point import Point
 
 RESULTS = "results"
 BUILDS = "builds"
@@ -97,7 +100,7 @@ class InfluxStore:
         self.query(f'ALTER RETENTION POLICY "autogen" ON {name} SHARD DURATION {SHARD_DURATION}',
                    method="POST", database=None)
 
-    def write(self, points: Iterable[Point]) -> int:
+    def write(self, points: Iterable[Line | Point]) -> int:
         """Write points in one request; returns how many. Creates the database if missing."""
         body = "\n".join(point.to_line_protocol() for point in points)
         if not body:
@@ -310,72 +313,64 @@ def _newest(answer: Sequence[Series]) -> BuildRecord | None:
     return build_record(max(rows, key=lambda row: row["time"])) if rows else None
 
 
-def build_point(submission: Submission, time: int) -> Point:
+def build_point(submission: Submission, time: int) -> Line:
     """The point that records a build's metadata."""
     build: Build = submission.build
-    point = (
-        Point(BUILDS).tag("ci", build.ci).tag("branch", build.branch)
-        .field("build_id", build.id).field("submission", submission.id)
-        .field("received", submission.received.isoformat())
-        .field("packages", json.dumps(build.packages_json()))
-        .field("measurements", len(submission.measurements))
-        .time(time)
-    )
-    return _with_build_fields(point, build)
+    return Line(BUILDS, {"ci": build.ci, "branch": build.branch}, {
+        "build_id": build.id, "submission": submission.id,
+        "received": submission.received.isoformat(),
+        "packages": json.dumps(build.packages_json()),
+        "measurements": len(submission.measurements), **_build_fields(build)}, time)
 
 
-def result_point(submission: Submission, result: Result, time: int) -> Point:
+def result_point(submission: Submission, result: Result, time: int) -> Line:
     """The point of one judged measurement: dimensions and branch are its only tags."""
     measurement = result.measurement
     build = submission.build
-    point = _series_point(measurement.metric, measurement.dimensions, build.branch)
+    fields: dict[str, FieldValue] = {}
     if measurement.value is not None:
-        point = point.field("value", float(measurement.value))
+        fields["value"] = float(measurement.value)
     if measurement.blobs:
-        point = point.field("blobs", ",".join(measurement.blobs))
+        fields["blobs"] = ",".join(measurement.blobs)
     if measurement.samples:
-        point = point.field("sample_count", measurement.count)
-        point = point.field("sample_spread", float(measurement.spread))
-    point = (
-        _with_excursion(point, result.excursion)
-        .field("unit", measurement.unit).field("verdict", result.verdict)
-        .field("spec", result.spec or "").field("ci", build.ci).field("build_id", build.id)
-        .field("submission", submission.id).time(time)
-    )
-    return _with_build_fields(point, build)
+        fields["sample_count"] = measurement.count
+        fields["sample_spread"] = float(measurement.spread)
+    fields.update(_excursion_fields(result.excursion), unit=measurement.unit,
+                  verdict=result.verdict, spec=result.spec or "", ci=build.ci,
+                  build_id=build.id, submission=submission.id, **_build_fields(build))
+    return Line(RESULTS, _series_tags(measurement.metric, measurement.dimensions, build.branch),
+                fields, time)
 
 
 def rejudged_point(metric: str, dimensions: Mapping[str, str], branch: str, time: int,
-                   excursion: Excursion) -> Point:
+                   excursion: Excursion) -> Line:
     """A stored result's new judgement, written over the one it had (its fields only)."""
-    return _with_excursion(_series_point(metric, dimensions, branch), excursion).time(time)
+    return Line(RESULTS, _series_tags(metric, dimensions, branch), _excursion_fields(excursion),
+                time)
 
 
-def _series_point(metric: str, dimensions: Mapping[str, str], branch: str) -> Point:
-    """A result point with its series' tags."""
-    point = Point(RESULTS).tag("metric", metric).tag("branch", branch)
-    for key, value in sorted(dimensions.items()):
-        point = point.tag(key, value)
-    return point
+def _series_tags(metric: str, dimensions: Mapping[str, str], branch: str) -> dict[str, str]:
+    """A result point's series tags (a dimension named like one of them would win)."""
+    return {"metric": metric, "branch": branch, **dimensions}
 
 
-def _with_excursion(point: Point, excursion: Excursion | None) -> Point:
+def _excursion_fields(excursion: Excursion | None) -> dict[str, FieldValue]:
     if excursion is None:
-        return point
-    return (point.field("baseline", float(excursion.baseline))
-            .field("change", float(excursion.change)).field("score", float(excursion.score))
-            .field("decision", excursion.decision))
+        return {}
+    return {"baseline": float(excursion.baseline), "change": float(excursion.change),
+            "score": float(excursion.score), "decision": excursion.decision}
 
 
-def _with_build_fields(point: Point, build: Build) -> Point:
+def _build_fields(build: Build) -> dict[str, FieldValue]:
+    fields: dict[str, FieldValue] = {}
     if build.url:
-        point = point.field("build_url", build.url)
+        fields["build_url"] = build.url
     if build.commit:
-        point = point.field("commit", build.commit)
+        fields["commit"] = build.commit
     if build.pull_request is not None:
-        point = point.field("pr_number", int(build.pull_request.number))
+        fields["pr_number"] = int(build.pull_request.number)
         if build.pull_request.url:
-            point = point.field("pr_url", build.pull_request.url)
+            fields["pr_url"] = build.pull_request.url
         if build.pull_request.base:
-            point = point.field("pr_base", build.pull_request.base)
-    return point
+            fields["pr_base"] = build.pull_request.base
+    return fields

@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import hypothesis
+import hypothesis.strategies as st
+import pytest
 import redis
+from hypothesis import HealthCheck, given
 
 from harness.alerting.alerts import series_key
 from harness.catalog import load_catalog
@@ -104,13 +108,68 @@ def test_unfilled_and_trimmed_series_are_left_to_influxdb(redis_client: redis.Re
     assert [row["build_id"] for row in found[KEY].after] == ["b7", "b8"]
 
 
-def test_a_build_id_with_the_separator_is_not_cached(settings: Settings, influx: InfluxStore,
+def test_a_build_id_with_the_old_separator_is_cached(settings: Settings, influx: InfluxStore,
                                                      redis_client: redis.Redis) -> None:
     store_all(settings, influx, [nightly(0, 7.0), nightly(1, 7.1, build_id="odd\x1fid")])
+    store_all(settings, influx, [nightly(2, 7.2)])
 
+    before = START + timedelta(days=9)
+    found, missing = SeriesTails(redis_client, KEEP).read([KEY], nanoseconds(before), 10)
+    assert missing == []
+    assert [row["build_id"] for row in found[KEY].before] == ["n0", "odd\x1fid", "n2"]
+    assert list(found[KEY].before) == list(Rows.of(from_influx(influx, before, 10)))
+
+
+@pytest.mark.parametrize("field", [{"samples": 2**64}, {"time": 2**63},
+                                   {"build_id": "x" * 70_000}, {"ci": "\ud800"}])
+def test_a_point_that_cannot_be_packed_drops_its_series(redis_client: redis.Redis,
+                                                       field: dict[str, Any]) -> None:
+    tails = SeriesTails(redis_client, keep=5)
+    rows = [point(night) for night in range(1, 4)]
+    tails.fill({KEY: rows})
+    tails.add({KEY: {**point(4), **field}})
     assert not redis_client.exists(PREFIX + KEY)
-    store_all(settings, influx, [nightly(2, 7.2)])  # judged from InfluxDB, still not cached
-    before = nanoseconds(START + timedelta(days=9))
-    assert SeriesTails(redis_client, KEEP).read([KEY], before, 10) == ({}, [KEY])
-    assert [row["build_id"] for row in from_influx(influx, START + timedelta(days=9), 10)] \
-        == ["n0", "odd\x1fid", "n2"]
+    tails.fill({KEY: [*rows, {**point(4), **field}]})
+    assert not redis_client.exists(PREFIX + KEY)
+    assert tails.read([KEY], 10**12, 3) == ({}, [KEY])  # InfluxDB answers
+
+
+def point(night: int) -> dict[str, Any]:
+    """A point of the night, as InfluxDB returns it."""
+    return {"time": night * 10**9, "value": float(night), "verdict": "design", "ci": "ci",
+            "build_id": f"b{night}", "samples": 1, "spread": 0.0}
+
+
+TEXTS = st.one_of(st.none(), st.text(), st.sampled_from(["", "\x1f", "a\x1fb", "filled"]))
+ROWS = st.fixed_dictionaries({
+    # microseconds, as builds' times are: distinct times have distinct (float) scores
+    "time": st.integers(-(2**61) // 1000, 2**61 // 1000).map(lambda n: n * 1000),
+    "value": st.one_of(st.none(), st.floats(allow_nan=False)),
+    "verdict": TEXTS, "ci": TEXTS, "build_id": TEXTS,
+    "samples": st.integers(1, 2**63 - 1), "spread": st.floats(allow_nan=False),
+})
+
+
+@hypothesis.settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(filled=st.lists(ROWS, max_size=30, unique_by=lambda row: row["time"]),
+       added=st.lists(ROWS, max_size=10), at=ROWS.map(lambda row: row["time"]),
+       limit=st.integers(0, 40))
+def test_read_returns_exactly_the_points_filled_and_added(
+        redis_client: redis.Redis, filled: list[dict[str, Any]], added: list[dict[str, Any]],
+        at: int, limit: int) -> None:
+    redis_client.delete(PREFIX + KEY)
+    tails = SeriesTails(redis_client, keep=100)
+    tails.fill({KEY: filled})
+    for row in added:
+        tails.add({KEY: row})
+
+    stored = sorted({row["time"]: row for row in filled + added}.values(),
+                    key=lambda row: row["time"])
+    found, missing = tails.read([KEY], at, limit)
+    assert missing == []
+    earlier = [row for row in stored if row["time"] < at]
+    assert list(found[KEY].before) == list(Rows.of(earlier[max(0, len(earlier) - limit):]
+                                                   if limit else []))
+    assert list(found[KEY].after) == list(Rows.of([row for row in stored
+                                                   if row["time"] >= at]))
