@@ -4,6 +4,7 @@ small multiples around the onset."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import get_args
 
 from flask import Blueprint, redirect, request
@@ -15,11 +16,11 @@ from dashboards.page import embed, page
 from dashboards.shaping import ms, series_label, specs_for
 from dashboards.triage import needs_reading, row_of
 from harness.alerting.alerts import Alert, AlertKind, AlertState
-from harness.alerting.log import AlertLog
 from harness.alerting.summaries import Summary, find_summary, select, summarize
 from harness.catalog import Catalog
 from harness.errors import InvalidInput, NotFound, Problem
 from harness.links import api_summary_url, summary_url
+from harness.model import utcnow
 from harness.storage.influx import InfluxStore
 from harness.times import parse_utc
 from harness.web.context import context
@@ -29,23 +30,27 @@ STATES = (*get_args(AlertState), "all")
 KINDS = get_args(AlertKind)
 VIEWS = ("summaries", "alerts")
 BEFORE, AFTER = 20, 12  # builds of each series drawn before the onset, and from it on
+RECENT_DAYS, MAX_DAYS = 30, 36_500  # closed alerts the alerts page reads: changed this recently
 MAX_PANELS = 60  # small multiples on one page; the alerts table lists every series
 
 
 @bp.get("/alerts")
 def alerts_index() -> ResponseReturnValue:
     """Alert summaries (one row per cause), or with `view=alerts` one row per alert;
-    filtered by state (default open), kind and metric."""
+    filtered by state (default open), kind and metric. It reads the alerts open or
+    acknowledged and those changed in the last `days` (RECENT_DAYS): a closed alert older
+    than that costs nothing here, and `days=` reaches back further."""
     state, kind, metric, view = _filters()
     chosen = {"state": None if state == "all" else state, "kind": kind, "metric": metric}
     crumbs = [("Overview", "/dash/"), ("Alerts", None)]
-    found = AlertLog(context().store).find()
+    days = _days()
+    found = context().alert_log().recent(utcnow() - timedelta(days=days))
     if view == "alerts":
         listed = [alert for alert in found
                   if all(value is None or getattr(alert, key) == value
                          for key, value in chosen.items())]
         return page("alert_list.html", crumbs, alerts=listed, state=state, args=request.args,
-                    query=request.args.to_dict())
+                    query=request.args.to_dict(), days=days)
     everything = summarize(found)
     rows = [row_of(summary) for summary in select(everything, **chosen)]
     return page("alerts.html", crumbs, state=state, args=request.args,
@@ -53,7 +58,7 @@ def alerts_index() -> ResponseReturnValue:
                 attention=[row for row in rows if row.paged],
                 improvements=[row for row in rows if not row.paged],
                 unread=needs_reading(everything),
-                open_alerts=sum(1 for alert in found if alert.state == "open"))
+                open_alerts=sum(1 for alert in found if alert.state == "open"), days=days)
 
 
 @bp.get("/summaries/<summary_id>")
@@ -61,7 +66,10 @@ def summary(summary_id: str) -> ResponseReturnValue:
     """One cause: its series as small multiples around the onset, the package changes of
     the onset build, its owner, its alerts, and triage of them all in one click."""
     ctx = context()
-    found = find_summary(AlertLog(ctx.store).find(), summary_id)
+    alert_log = ctx.alert_log()
+    # the summaries of the alerts page first; one of an older cause from the whole log
+    found = find_summary(alert_log.recent(utcnow() - timedelta(days=RECENT_DAYS)), summary_id) \
+        or find_summary(alert_log.find(), summary_id)
     if found is None:
         raise NotFound(f"no alert summary {summary_id!r}")
     panels = _panels(found, ctx.store, ctx.full_catalog())
@@ -106,6 +114,18 @@ def _panels(found: Summary, store: InfluxStore, catalog: Catalog) -> list[Panel]
             unit=metric.unit if metric else alert.unit,
             noticed=ms(alert.time), noticed_value=alert.value))
     return panels
+
+
+def _days() -> int:
+    """The `days=` of the query (RECENT_DAYS when absent); InvalidInput when not a whole
+    number from 1 to MAX_DAYS."""
+    text = request.args.get("days")
+    if not text:
+        return RECENT_DAYS
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise InvalidInput([Problem("days", f"must be a whole number from 1 to {MAX_DAYS}")],
+                           "bad filter: days")
+    return int(text)
 
 
 def _filters() -> tuple[str, str | None, str | None, str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from harness.alerting.alerts import HARNESS_ACTOR, Alert, series_key
 from harness.alerting.describe import describe, wanted
+from harness.alerting.index import LIVE_STATES, AlertIndex
 from harness.alerting.log import AlertLog, event_point, opened_point
 from harness.catalog import Catalog
 from harness.detection.judgement import Judgement, Stored, history_needed, judge_submission
@@ -57,8 +58,7 @@ def judge_and_store(
 ) -> Outcome:
     """Keep the submission's blobs; read, judge, write (a PR's build without locks: it is
     compared with its base branch and changes no series' alerts)."""
-    for blob in submission.blobs.values():
-        blobs.put(blob)
+    blobs.put_many(submission.blobs.values())
     tails = SeriesTails(registry.redis, KEEP)
     build = submission.build
     if build.pull_request is not None:
@@ -73,7 +73,9 @@ def _judged(submission: Submission, catalog: Catalog, store: InfluxStore, regist
     stored = _read(submission, catalog, store, tails)
     judgement = judge_submission(submission, catalog, stored)
     alerts = _described(judgement.alerts, submission, store)
-    _write(submission, judgement, alerts, store, registry, tails)
+    closed = {alert.id for alert in stored.alerts if alert.state not in LIVE_STATES}
+    _write(submission, judgement, alerts, AlertLog(store, AlertIndex(registry.redis)), closed,
+           registry, tails)
     return Outcome(judgement.results, alerts, judgement.provisional)
 
 
@@ -85,7 +87,7 @@ def _read(submission: Submission, catalog: Catalog, store: InfluxStore, tails: S
     history = _around(submission, build.baseline_branch, catalog, store, tails)
     if build.pull_request is not None:
         return Stored(history)
-    alerts = AlertLog(store).of_series(
+    alerts = AlertLog(store, AlertIndex(tails.redis)).of_series(
         {series_key(m.metric, m.dimensions, build.branch) for m in submission.measurements},
         [m.metric for m in submission.measurements], nanoseconds(submission.time))
     return Stored(history, alerts)
@@ -121,14 +123,20 @@ def _described(alerts: list[Alert], submission: Submission, store: InfluxStore) 
 
 
 def _write(submission: Submission, judgement: Judgement, alerts: list[Alert],
-           store: InfluxStore, registry: Registry, tails: SeriesTails) -> None:
+           log: AlertLog, closed: set[str], registry: Registry, tails: SeriesTails) -> None:
     """Write the build, its results, the alerts, the later points judged again and the
     alerts' events in one request; cache the new points; mark the submission done. Every
     alert found is written: the notifier sends each alert once, so an alert of an earlier
-    attempt that crashed before announcing is announced now."""
+    attempt that crashed before announcing is announced now. The alert index learns of the
+    alerts that stay or become live before and after the write, and forgets those withdrawn
+    or resolved after it."""
     time = nanoseconds(submission.time)
     now = utcnow()
-    store.write([
+    live = [alert for alert in alerts if alert.id not in closed]
+    log.joined(live)
+    log.joined(judgement.reopened)
+    log.joined([alert for alert in alerts if alert.id in closed], live=False)
+    log.store.write([
         build_point(submission, time),
         *(result_point(submission, result, time) for result in judgement.results),
         *(opened_point(alert) for alert in alerts),
@@ -141,6 +149,8 @@ def _write(submission: Submission, judgement: Judgement, alerts: list[Alert],
         *(event_point(alert, "resolved", HARNESS_ACTOR, MET_AGAIN, now)
           for alert in judgement.resolved),
     ])
+    log.joined([*live, *judgement.reopened])
+    log.closed([*judgement.withdrawn, *judgement.resolved])
     branch = submission.build.branch
     tails.add({series_key(result.measurement.metric, result.measurement.dimensions, branch):
                _row(submission, result, time) for result in judgement.results})

@@ -13,6 +13,7 @@ from kombu.exceptions import KombuError
 from harness.alerting.alerts import Alert
 from harness.alerting.delivery import not_told
 from harness.alerting.holding import hold
+from harness.alerting.index import AlertIndex
 from harness.alerting.log import AlertLog
 from harness.alerting.routes import anyone_listens
 from harness.alerting.summaries import cause_of
@@ -98,10 +99,11 @@ def requeue_lost(self: Task) -> int:
 
 
 def _open_new(task: Task, alerts: list[Alert]) -> int:
-    """Store the alerts not seen before and send them to Slack; returns how many."""
+    """Store the alerts not seen before and send them to Slack; returns how many. Which are
+    known is read by their ids (identities are stable), not from the whole log."""
     context = task.app.harness
-    log = AlertLog(context.store)
-    known = {alert.id for alert in log.find()}
+    log = AlertLog(context.store, AlertIndex(context.registry.redis))
+    known = log.get_many([alert.id for alert in alerts])
     new = [alert for alert in alerts if alert.id not in known]
     log.open(new)
     announce(task, new)

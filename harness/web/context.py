@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from celery import Celery
 from flask import current_app
 
+from harness.alerting.index import AlertIndex
+from harness.alerting.log import AlertLog
 from harness.catalog import Catalog, load_catalog
 from harness.settings import Settings
 from harness.storage.blobs import BlobStore
@@ -43,6 +45,10 @@ class WebContext:
     def retention(self) -> Retention:
         """How long points outside the catalog's default branch are kept."""
         return Retention(self.catalog.default_branch, self.settings.branch_retention_days)
+
+    def alert_log(self) -> AlertLog:
+        """The alert log with its index in Redis (reads that do not grow with the past)."""
+        return AlertLog(self.store, AlertIndex(self.registry.redis))
 
     def full_catalog(self) -> Catalog:
         """The catalog plus the metrics registered inline (read fresh: other processes add)."""

@@ -27,17 +27,19 @@ from harness.alerting.slack import SlackUnavailable, deliver
 from harness.errors import SettingsError
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
-from harness.testing.servers import CeleryWorker
+from harness.testing.pools import WorkerPools
 from harness.testing.slack_receiver import SlackReceiver
 from tests.conftest import (
     ADMIN_SECRET,
     INGEST_SECRET,
     TRIAGE_SECRET,
     bearer,
+    broker_idle,
     harness_keys,
     submission,
     wait_done,
 )
+from workers import DEFAULT_QUEUE, NOTIFY_QUEUE
 
 SECRETS = (INGEST_SECRET, TRIAGE_SECRET, ADMIN_SECRET)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -52,9 +54,9 @@ def failing_build(build_id: str = "auth-1") -> dict[str, Any]:
 
 
 def settle(client: redis.Redis, timeout_s: float = 30.0) -> None:
-    """Wait until the worker has taken every queued task (Slack messages included)."""
+    """Wait until the workers have run every queued task (Slack messages included)."""
     deadline = time.monotonic() + timeout_s
-    while client.llen("celery") or client.zcard("unacked_index"):
+    while not broker_idle(client):
         assert time.monotonic() < deadline, "the worker did not drain its queue"
         time.sleep(0.1)
 
@@ -103,13 +105,17 @@ def state(store: InfluxStore, client: redis.Redis) -> dict[str, Any]:
     points = [sum(int(row["count"]) for series in answer for row in series.rows)
               for answer in found]
     keys = {}
+    # values as bytes: the series tails are binary (harness.storage.tails)
+    raw = redis.Redis(**{**client.connection_pool.connection_kwargs, "decode_responses": False})
     for key in sorted(harness_keys(client)):
         kind = client.type(key)
-        keys[key] = (client.get(key) if kind == "string" else client.hgetall(key)
-                     if kind == "hash" else client.lrange(key, 0, -1) if kind == "list"
-                     else client.zrange(key, 0, -1, withscores=True) if kind == "zset"
-                     else kind)
-    return {"points": points, "keys": keys, "queued": client.llen("celery")}
+        keys[key] = (raw.get(key) if kind == "string" else raw.hgetall(key)
+                     if kind == "hash" else raw.lrange(key, 0, -1) if kind == "list"
+                     else raw.zrange(key, 0, -1, withscores=True) if kind == "zset"
+                     else raw.smembers(key) if kind == "set" else kind)
+    raw.close()
+    return {"points": points, "keys": keys,
+            "queued": [client.llen(queue) for queue in (DEFAULT_QUEUE, NOTIFY_QUEUE)]}
 
 
 def write_routes(app: Any) -> list[Any]:
@@ -287,7 +293,7 @@ def test_a_wrong_secret_with_the_right_prefix_is_refused(client: Any) -> None:
 # --- (d) secrets never in error bodies or logs -------------------------------------------
 
 def test_secrets_never_appear_in_error_bodies_or_the_logs_of_web_and_worker(
-    web: str, worker: CeleryWorker, servers_dir: Path, slack: SlackReceiver,
+    web: str, worker: WorkerPools, servers_dir: Path, slack: SlackReceiver,
     system: InfluxStore, redis_client: redis.Redis
 ) -> None:
     session = requests.Session()
@@ -338,8 +344,9 @@ def test_secrets_never_appear_in_error_bodies_or_the_logs_of_web_and_worker(
     assert [r.status for r in slack.requests].count(500) >= 5  # the failures did happen
 
     logs = {path.name: path.read_text(errors="replace")
-            for path in [worker.log_path, *sorted((servers_dir / "web").glob("*.log"))]}
-    assert "Slack answered 500" in logs[worker.log_path.name]  # the retries were logged
+            for path in [*(pool.log_path for pool in worker.pools),
+                         *sorted((servers_dir / "web").glob("*.log"))]}
+    assert "Slack answered 500" in logs[worker.notify.log_path.name]  # the retries were logged
     webhook_path = slack.url.split("://", 1)[1].split("/", 1)[1]
     for secret in (*SECRETS, slack.url, webhook_path, access):
         for name, text in logs.items():

@@ -119,6 +119,7 @@ def restore_backup(settings: Settings, source: Path, force: bool, say: Say) -> R
     say(f"InfluxDB: {influx.describe(points)}")
     say(f"Redis: loading keys into {redis_state.where(client)}")
     redis_state.clear_series_cache(client)
+    redis_state.clear_alert_index(client)
     loaded = redis_state.load(client, source / REDIS, progress("Redis", " key"))
     client.close()
     say(f"Redis: {_describe(loaded)}")

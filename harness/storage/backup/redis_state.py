@@ -16,6 +16,7 @@ from typing import Any, TextIO
 import redis
 
 from harness.alerting.delivery import SENT
+from harness.alerting.index import AlertIndex
 from harness.storage.backup.errors import BackupError
 from harness.storage.tails import SeriesTails
 
@@ -31,6 +32,7 @@ KINDS: tuple[tuple[str, str, bool], ...] = (
     ("pending_submissions", "harness:pending:*", True),
     ("slack_delivered", "harness:notified:*", True),  # "sent" markers only (see kind_of)
     ("series_cache", "harness:tail:*", False),  # rebuilt from InfluxDB on demand
+    ("alert_index", "harness:alert-index:*", False),  # likewise (harness.alerting.index)
     ("locks", "harness:lock:*", False),
     ("worker_leases", "harness:lease:*", False),  # liveness of running workers (workers/leases)
     # alerts held for a few seconds until their summary's message (harness.alerting.holding)
@@ -71,6 +73,11 @@ def clear_series_cache(client: redis.Redis) -> int:
     return int(_call(client, lambda: SeriesTails(client, keep=0).clear()))
 
 
+def clear_alert_index(client: redis.Redis) -> int:
+    """Drop the alert index (built again from the restored alert log on first read)."""
+    return int(_call(client, lambda: AlertIndex(client).clear()))
+
+
 def durable_keys(client: redis.Redis) -> list[str]:
     """The harness keys of kinds a backup keeps that this Redis already holds."""
     keys = _call(client, lambda: list(client.scan_iter(match="harness:*", count=1000)))
@@ -84,7 +91,14 @@ def export(client: redis.Redis, stream: TextIO,
     skipped: Counter[str] = Counter()
     keys = _call(client, lambda: sorted(client.scan_iter(match="harness:*", count=1000)))
     for batch in batched(progress(keys), BATCH):
-        for record in _records(client, batch):
+        wanted = []
+        for key in batch:  # a kind not kept is not even read (the series cache is binary)
+            kind, keep = kind_of(key)
+            if keep:
+                wanted.append(key)
+            else:
+                skipped[kind] += 1
+        for record in _records(client, wanted):
             kind, keep = kind_of(record["key"],
                                  record["value"] if record["type"] == "string" else None)
             if not keep:

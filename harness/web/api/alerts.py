@@ -14,7 +14,6 @@ from kombu.exceptions import KombuError
 from werkzeug.datastructures import MultiDict
 
 from harness.alerting.alerts import ACTIONS, Alert, AlertKind, AlertState, Severity
-from harness.alerting.log import AlertLog
 from harness.alerting.routes import anyone_listens
 from harness.errors import BrokerUnavailable, InvalidInput, NotFound, Problem
 from harness.links import ALERTS
@@ -91,7 +90,7 @@ def index() -> ResponseReturnValue:
     are more."""
     query = parse_list_query(request.args)
     given = query.given
-    found = AlertLog(context().store).find(
+    found = context().alert_log().find(
         state=given.get("state"), metric=given.get("metric"), kind=given.get("kind"),
         build=query.build, severity=given.get("severity"), branch=given.get("branch"))
     page = found[query.offset:query.offset + query.limit]
@@ -102,7 +101,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/alerts/<alert_id>")
 def show(alert_id: str) -> ResponseReturnValue:
     """One alert with its history of state changes."""
-    return alert_json(AlertLog(context().store).get(alert_id))
+    return alert_json(context().alert_log().get(alert_id))
 
 
 @bp.post("/alerts/<alert_id>/<action>")
@@ -114,7 +113,7 @@ def triage(alert_id: str, action: str) -> ResponseReturnValue:
     body = request.get_json(silent=True)
     note = triage_note(body) if isinstance(body, dict) else ""
     ctx = context()
-    alert = AlertLog(ctx.store).transition(alert_id, ACTIONS[action], g.token.name, note)
+    alert = ctx.alert_log().transition(alert_id, ACTIONS[action], g.token.name, note)
     _follow_up(ctx, alert, ACTIONS[action])
     return alert_json(alert)
 

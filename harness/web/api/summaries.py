@@ -64,14 +64,14 @@ REASSIGN_FIELDS = ("summary", "relation", "note")
 def index() -> ResponseReturnValue:
     """The summaries (one per cause), newest onset first: `?state=&kind=&metric=`."""
     filters = _filters(request.args)
-    found = select(summarize(AlertLog(context().store).find()), **filters)
+    found = select(summarize(context().alert_log().find()), **filters)
     return {"summaries": [summary_json(summary) for summary in found]}
 
 
 @bp.get("/alert-summaries/<summary_id>")
 def show(summary_id: str) -> ResponseReturnValue:
     """One summary with its alerts."""
-    return summary_json(_summary(AlertLog(context().store), summary_id))
+    return summary_json(_summary(context().alert_log(), summary_id))
 
 
 @bp.post("/alert-summaries/<summary_id>/<action>")
@@ -86,7 +86,7 @@ def triage(summary_id: str, action: str) -> ResponseReturnValue:
         raise InvalidInput([Problem("", "must be a JSON object")], "bad request body")
     note = triage_note(body or {})
     ctx = context()
-    alert_log = AlertLog(ctx.store)
+    alert_log = ctx.alert_log()
     summary = _summary(alert_log, summary_id)
     event = ACTIONS[action]
     moved, left = alert_log.transition_many(summary.every_alert, event, g.token.name, note)
@@ -102,7 +102,7 @@ def set_owner(summary_id: str) -> ResponseReturnValue:
     """`{"assignee": …, "bug_url": …}`: who owns the summary and its bug link (a field left
     out stays, null clears it); one `owned` event on each of its alerts."""
     body = _object(read_json())
-    alert_log = AlertLog(context().store)
+    alert_log = context().alert_log()
     summary = _summary(alert_log, summary_id)
     owner = owner_change(body, summary.owner)
     alert_log.annotate(summary.every_alert, OWNED, g.token.name,
@@ -123,7 +123,7 @@ def reassign(alert_id: str) -> ResponseReturnValue:
     note = _note(body, problems)
     if problems:
         raise InvalidInput(problems, naming("bad request body", [p.path for p in problems]))
-    alert_log = AlertLog(context().store)
+    alert_log = context().alert_log()
     alert = alert_log.get(alert_id)
     before = _holding(_move(alert_log, [alert], body, note, lambda _: "relation"), alert.id)
     here = _holding(summarize(alert_log.find()), alert.id)
@@ -141,7 +141,7 @@ def bulk() -> ResponseReturnValue:
     body = read_json()
     ids, action, note = _bulk_body(body)
     ctx = context()
-    alert_log = AlertLog(ctx.store)
+    alert_log = ctx.alert_log()
     found = alert_log.get_many(ids)
     unknown = [Problem(f"ids[{index}]", f"no alert {alert_id!r}")
                for index, alert_id in enumerate(ids) if alert_id not in found]
