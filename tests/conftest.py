@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,12 +15,15 @@ import pytest
 import redis
 
 from harness.alerting.holding import HELD_PREFIX
+from harness.alerting.index import AlertIndex
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.storage.tails import SeriesTails
-from harness.testing.servers import CeleryWorker, GunicornServer, InfluxServer, RedisServer
+from harness.testing.pools import WorkerPools
+from harness.testing.servers import GunicornServer, InfluxServer, RedisServer
 from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
+from workers import DEFAULT_QUEUE, NOTIFY_QUEUE
 from workers.leases import PREFIX as LEASE_PREFIX
 
 collect_ignore = ["data"]  # the benchmark sources the tools ran (tests/data/benchmarks)
@@ -75,7 +79,15 @@ def harness_env(redis_server: RedisServer, influx_server: InfluxServer,
         "HARNESS_API_TOKENS": TOKENS,
         "HARNESS_PUBLIC_URL": "http://127.0.0.1:5000",
         "HARNESS_SLACK_WEBHOOK_URL": slack.url,
+        # No test but the grace's own waits out a summary's grace: those run workers of
+        # their own with the shipped default (graced_env).
+        "HARNESS_SUMMARY_GRACE_S": "0",
     }
+
+
+def graced_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment with the summary grace left at its shipped default."""
+    return {key: value for key, value in env.items() if key != "HARNESS_SUMMARY_GRACE_S"}
 
 
 @pytest.fixture(scope="session")
@@ -85,15 +97,15 @@ def settings(harness_env: dict[str, str]) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def worker(harness_env: dict[str, str], servers_dir: Path) -> Iterator[CeleryWorker]:
-    """A real Celery worker process."""
-    process = CeleryWorker(harness_env, servers_dir / "worker", concurrency=2).start()
-    yield process
-    process.stop()
+def worker(harness_env: dict[str, str], servers_dir: Path) -> Iterator[WorkerPools]:
+    """The real Celery workers, as the Procfile runs them: one judging, one notifying."""
+    pools = WorkerPools(harness_env, servers_dir / "worker").start()
+    yield pools
+    pools.stop()
 
 
 @pytest.fixture(scope="session")
-def web(harness_env: dict[str, str], servers_dir: Path, worker: CeleryWorker) -> Iterator[str]:
+def web(harness_env: dict[str, str], servers_dir: Path, worker: WorkerPools) -> Iterator[str]:
     """The real web process (gunicorn) with a worker behind it; yields its base URL."""
     server = GunicornServer(harness_env, servers_dir / "web", workers=2).start()
     yield server.url
@@ -122,6 +134,7 @@ def influx(settings: Settings) -> Iterator[InfluxStore]:
     store.query("DROP SERIES FROM /.*/", method="POST")
     client = redis.Redis.from_url(settings.broker_url, decode_responses=True)
     SeriesTails(client, keep=0).clear()  # the cached history of what was just dropped
+    AlertIndex(client).clear()  # and the alert index of the log just dropped
     client.close()
     yield store
 
@@ -146,12 +159,12 @@ def redis_client(settings: Settings) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def system(
-    worker: CeleryWorker, influx: InfluxStore, redis_client: redis.Redis
+    worker: WorkerPools, influx: InfluxStore, redis_client: redis.Redis
 ) -> Iterator[InfluxStore]:
     """The whole running system with an empty store; yields the store and, after the test,
-    waits until the worker has finished everything the test queued. The alerts still held
-    for a summary's message (its grace period) are let go, and a message being sent is
-    waited for, so that no message of this test is recorded in the next one's store."""
+    waits until the workers have finished everything the test queued. The alerts still held
+    for a summary's message (its grace period) are let go, and a message being sent or due
+    is waited for, so that no message of this test is recorded in the next one's store."""
     yield influx
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -168,10 +181,26 @@ def system(
         waiting = [key for key in held if ":" not in key.removeprefix(HELD_PREFIX)]
         if waiting:
             redis_client.delete(*waiting)
-        if len(waiting) == len(held):  # no claim: no message is being sent
+        # looked again after a let-go: a task may have claimed the alerts meanwhile
+        if not held and not notifying(redis_client):
             return
         time.sleep(0.05)
-    raise AssertionError("a summary's message was still being sent 30 s after the test")
+    raise AssertionError("a message was still being sent 30 s after the test")
+
+
+def notifying(client: redis.Redis) -> bool:
+    """Whether a notification task is queued, or held by a worker and due (running, or
+    about to): not one waiting out a countdown (a summary's grace, a retry's wait)."""
+    if client.llen(NOTIFY_QUEUE):
+        return True
+    now = datetime.now(UTC)
+    for raw in cast(list[str], client.hvals("unacked")):
+        message, _, routing_key = json.loads(raw)
+        eta = message.get("headers", {}).get("eta")
+        due = eta is None or datetime.fromisoformat(eta).replace(tzinfo=UTC) <= now
+        if routing_key == NOTIFY_QUEUE and due:
+            return True
+    return False
 
 
 def bearer(secret: str = INGEST_SECRET) -> dict[str, str]:
@@ -199,10 +228,12 @@ def wait_until(what: str, check: Callable[[], object], timeout_s: float = 30.0) 
         time.sleep(0.05)
 
 
-def broker_idle(client: redis.Redis, queue: str = "celery") -> bool:
-    """Whether no task waits in the broker's queue or is held by a worker (kombu's
-    `unacked` hash: running, reserved, or waiting for a retry's countdown)."""
-    return client.llen(queue) == 0 and client.hlen("unacked") == 0
+def broker_idle(client: redis.Redis, queues: Sequence[str] = (DEFAULT_QUEUE, NOTIFY_QUEUE)
+                ) -> bool:
+    """Whether no task waits in the broker's queues (judging's, notifying's) or is held by
+    a worker (kombu's `unacked` hash, shared by the queues: running, reserved, or waiting
+    for a retry's countdown or a summary's grace)."""
+    return all(client.llen(queue) == 0 for queue in queues) and client.hlen("unacked") == 0
 
 
 def wait_broker_idle(client: redis.Redis, timeout_s: float = 30.0, quiet_s: float = 0.3) -> None:
@@ -222,14 +253,14 @@ def wait_broker_idle(client: redis.Redis, timeout_s: float = 30.0, quiet_s: floa
     wait_until("the broker running out of tasks", quiet, timeout_s)
 
 
-def task_results(worker: CeleryWorker, task: str) -> list[str]:
-    """What each run of a task that the worker finished since its start returned, in order,
-    as its log shows it (`Task <name>[<id>] succeeded in <s>s: <value>`)."""
+def task_results(worker: WorkerPools, task: str) -> list[str]:
+    """What each run of a task that the workers finished since their start returned, in
+    order, as their logs show it (`Task <name>[<id>] succeeded in <s>s: <value>`)."""
     return re.findall(rf"Task {re.escape(task)}\[[^\]]+\] succeeded in \S+: (.*)",
                       worker.new_output())
 
 
-def run_task(worker: CeleryWorker, task: str, start: Callable[[], object],
+def run_task(worker: WorkerPools, task: str, start: Callable[[], object],
              timeout_s: float = 30.0) -> str:
     """Call start() (which queues a run of the task) and wait for that run to finish; returns
     what it returned, as logged: proof that it ran, and its result."""

@@ -41,6 +41,12 @@ NOTIFY_ALERT = "workers.notify.notify_alert"
 NOTIFY_GROUP = "workers.notify.notify_group"  # queued by versions before summaries
 NOTIFY_SUMMARY = "workers.notify.notify_summary"
 NOTIFY_TRIAGE = "workers.notify.notify_triage"
+# Judging and the like go to Celery's default queue; telling Slack and webhooks to a queue of
+# its own, served by a pool of its own (the Procfile's `notify` line), so that a backlog of
+# submissions never delays a message and a slow destination never holds up judging.
+DEFAULT_QUEUE = "celery"
+NOTIFY_QUEUE = "notify"
+NOTIFY_TASKS = (NOTIFY_ALERT, NOTIFY_GROUP, NOTIFY_SUMMARY, NOTIFY_TRIAGE)
 # Retention tiers: the nightly delete of expired points (harness.storage.retention).
 EXPIRE_BRANCH_POINTS = "workers.maintenance.expire_branch_points"
 
@@ -129,6 +135,8 @@ def create_celery(settings: Settings) -> Celery:
             "socket_timeout": 5,
         },
         worker_hijack_root_logger=False,
+        task_default_queue=DEFAULT_QUEUE,
+        task_routes={name: {"queue": NOTIFY_QUEUE} for name in NOTIFY_TASKS},
         beat_schedule={
             "requeue-lost": {"task": REQUEUE_LOST, "schedule": float(LOST_AFTER_S)},
             "missing-data": {"task": CHECK_MISSING, "schedule": 3600.0},

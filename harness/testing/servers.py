@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
@@ -285,20 +286,24 @@ class _ProjectProcess(ManagedProcess):
 
 
 class CeleryWorker(_ProjectProcess):
-    """A prefork Celery worker of `app` (a module or package exposing a Celery app)."""
+    """A prefork Celery worker of `app` (a module or package exposing a Celery app),
+    consuming `queues` (the app's default queue if none)."""
 
     def __init__(self, env: dict[str, str], log_dir: Path, concurrency: int = 1,
-                 app: str = "workers", cwd: Path | None = None, beat: bool = False) -> None:
+                 app: str = "workers", cwd: Path | None = None, beat: bool = False,
+                 queues: Sequence[str] = (), name: str = "worker") -> None:
         uniq = uuid.uuid4().hex[:10]
-        super().__init__(env, Path(log_dir) / f"celery-{uniq}.log", cwd)
-        self.app, self.concurrency, self.nodename = app, concurrency, f"worker{uniq}@%h"
+        super().__init__(env, Path(log_dir) / f"celery-{name}-{uniq}.log", cwd)
+        self.app, self.concurrency, self.nodename = app, concurrency, f"{name}{uniq}@%h"
+        self.queues = tuple(queues)
         self.beat_schedule = Path(log_dir) / f"beat-{uniq}" if beat else None
 
     def command(self) -> list[str]:
         """Return the celery worker argv (with an embedded beat if asked)."""
         beat = ["-B", "--schedule", str(self.beat_schedule)] if self.beat_schedule else []
+        queues = ["-Q", ",".join(self.queues)] if self.queues else []
         return [str(VENV_BIN / "celery"), "-A", self.app, "worker", "--loglevel", "INFO",
-                "--concurrency", str(self.concurrency), "--pool", "prefork",
+                *queues, "--concurrency", str(self.concurrency), "--pool", "prefork",
                 "--without-gossip", "--without-mingle", "-n", self.nodename, *beat]
 
     def is_ready(self) -> bool:
@@ -336,7 +341,8 @@ class ProcfileProcess(_ProjectProcess):
     """One line of the project's Procfile, run exactly as written (`sh -c`, its `exec`
     making the shell's PID the server's), with the settings a user gives it in env."""
 
-    READY = {"web": "Listening at", "worker": "ready.", "beat": "beat: Starting"}
+    READY = {"web": "Listening at", "worker": "ready.", "notify": "ready.",
+             "beat": "beat: Starting"}
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path,
                  procfile: Path = PROJECT_ROOT / "Procfile") -> None:

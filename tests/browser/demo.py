@@ -16,7 +16,8 @@ from typing import Any
 import requests
 
 from harness.client.http import post_submissions, wait_until_processed
-from harness.testing.servers import CeleryWorker, GunicornServer, RedisServer
+from harness.testing.pools import WorkerPools
+from harness.testing.servers import GunicornServer, RedisServer
 from harness.tools.demo import DemoEvents, demo_events, generate_history
 from tests.browser.chromium import Browser
 from tests.conftest import INGEST_SECRET, TRIAGE_SECRET, bearer, run_task
@@ -60,7 +61,7 @@ def running_demo(name: str, redis_db: int, redis_server: RedisServer,
            "HARNESS_INFLUXDB_DATABASE": f"harness_{name}",
            "HARNESS_BLOB_DIR": str(servers_dir / f"{name}-blobs"),
            "HARNESS_SLACK_WEBHOOK_URL": ""}
-    worker = CeleryWorker(env, servers_dir / f"{name}-worker", concurrency=2).start()
+    worker = WorkerPools(env, servers_dir / f"{name}-worker").start()
     web = GunicornServer(env, servers_dir / f"{name}-web", workers=2).start()
     try:
         summary = post_submissions(generate_history(nights=NIGHTS, end=END), web.url,

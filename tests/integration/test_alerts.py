@@ -14,7 +14,7 @@ from harness.catalog import load_catalog
 from harness.detection.verdicts import judge
 from harness.formats.native import parse_submission
 from harness.storage.influx import InfluxStore, result_point
-from harness.testing.servers import CeleryWorker
+from harness.testing.pools import WorkerPools
 from harness.times import nanoseconds
 from harness.web.api.alerts import SCANS
 from tests.conftest import (
@@ -184,7 +184,7 @@ def wait_for_alerts(client: Any, query: str, count: int, timeout_s: float = 30.0
         time.sleep(0.2)
 
 
-def scan(client: Any, worker: CeleryWorker, name: str) -> int:
+def scan(client: Any, worker: WorkerPools, name: str) -> int:
     """Run a scan through the API and wait until the worker has run it: how many alerts it
     opened (its return value)."""
     def start() -> None:
@@ -195,7 +195,7 @@ def scan(client: Any, worker: CeleryWorker, name: str) -> int:
 
 
 def test_a_missing_nightly_value_alerts_once(client: Any, system: InfluxStore,
-                                             worker: CeleryWorker) -> None:
+                                             worker: WorkerPools) -> None:
     values = noisy(20, seed=1)
     post_all(client, [nightly(i, v) for i, v in enumerate(values) if i != 12])
 
@@ -231,7 +231,7 @@ def test_change_point_scan_places_a_shift_on_its_build(client: Any, system: Infl
 
 
 def test_change_point_scan_does_not_repeat_an_excursion_alert(
-    client: Any, system: InfluxStore, worker: CeleryWorker
+    client: Any, system: InfluxStore, worker: WorkerPools
 ) -> None:
     values = noisy(50, seed=8)
     values[25:] = [v + 8.0 for v in values[25:]]

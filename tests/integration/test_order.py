@@ -15,7 +15,7 @@ import redis
 
 from harness.storage.influx import InfluxStore
 from harness.testing.slack_receiver import SlackReceiver
-from tests.conftest import bearer, post_all, wait_done
+from tests.conftest import bearer, broker_idle, post_all, wait_done
 from tests.integration.test_alerts import nightly
 
 STEP_AT, LENGTH = 40, 52
@@ -44,7 +44,7 @@ def wait_idle(redis_client: redis.Redis, timeout_s: float = 90.0) -> None:
     their grace period are handed out, unacknowledged, until they ran)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not redis_client.llen("celery") and not redis_client.hlen("unacked"):
+        if broker_idle(redis_client):
             return
         time.sleep(0.2)
     raise AssertionError(f"tasks still pending after {timeout_s} s")

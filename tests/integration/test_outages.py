@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from harness.storage.influx import InfluxStore
-from harness.testing.servers import CeleryWorker, InfluxServer, RedisServer
+from harness.testing.pools import WorkerPools
+from harness.testing.servers import InfluxServer, RedisServer
 from tests.conftest import bearer, submission, wait_done, wait_until
 
 
 def test_store_outage_delays_but_does_not_lose_a_submission(
-    client: Any, system: InfluxStore, influx_server: InfluxServer, worker: CeleryWorker
+    client: Any, system: InfluxStore, influx_server: InfluxServer, worker: WorkerPools
 ) -> None:
     influx_server.stop()
     try:

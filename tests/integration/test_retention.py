@@ -23,7 +23,8 @@ from harness.settings import Settings
 from harness.storage.influx import InfluxStore
 from harness.storage.retention import EXPIRED_FIELD, Retention, expire
 from harness.storage.tails import PREFIX, SeriesTails
-from harness.testing.servers import CeleryWorker, RedisServer
+from harness.testing.pools import WorkerPools
+from harness.testing.servers import RedisServer
 from harness.times import point_time
 from harness.web import create_app
 from tests.conftest import post_all, submission
@@ -97,7 +98,8 @@ def short_worker(harness_env: dict[str, str], redis_server: RedisServer,
     session's worker, with the default retention, never takes its tasks)."""
     env = {**harness_env, "HARNESS_BRANCH_RETENTION_DAYS": str(DAYS),
            "HARNESS_BROKER_URL": redis_server.url.rsplit("/", 1)[0] + "/1"}
-    process = CeleryWorker(env, servers_dir / "retention-worker").start()
+    process = WorkerPools(env, servers_dir / "retention-worker", concurrency=1,
+                          notify_concurrency=1).start()
     yield Settings.from_env(env)
     process.stop()
 

@@ -23,7 +23,8 @@ import redis
 from harness.alerting.webhook import FORMAT
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
-from harness.testing.servers import CeleryWorker, RedisServer
+from harness.testing.pools import WorkerPools
+from harness.testing.servers import RedisServer
 from harness.testing.slack_receiver import SlackReceiver, WebhookReceiver
 from harness.web import create_app
 from tests.conftest import CHECKOUT, TRIAGE_SECRET, bearer, post_all, wait_broker_idle
@@ -100,7 +101,7 @@ def routed(redis_server: RedisServer, harness_env: dict[str, str], servers_dir: 
     client = redis.Redis.from_url(settings.broker_url)
     client.flushdb()
     client.close()
-    worker = CeleryWorker(env, servers_dir / "routes", concurrency=2).start()
+    worker = WorkerPools(env, servers_dir / "routes").start()
     yield settings
     worker.stop()
 

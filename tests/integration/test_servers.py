@@ -15,11 +15,13 @@ import requests
 from celery import Celery
 
 from harness.testing import servers
+from harness.testing.pools import WorkerPools
 from harness.testing.servers import (
     CeleryWorker,
     GunicornServer,
     InfluxServer,
     ManagedProcess,
+    ProcfileProcess,
     RedisServer,
     free_port,
 )
@@ -184,6 +186,15 @@ def test_celery_worker_runs_a_task_sent_through_redis(tmp_path: Path) -> None:
             done = _wait_for(lambda: marker.is_file() and marker.read_text() == "done", 20)
             assert done, worker.log_tail()
         assert _gone(pid) and _group_members(pid) == []
+
+
+def test_the_worker_pools_consume_the_queues_of_their_procfile_lines(tmp_path: Path) -> None:
+    pools = WorkerPools({}, tmp_path)
+    for pool, name in ((pools.judging, "worker"), (pools.notify, "notify")):
+        argv = pool.command()
+        queues = argv[argv.index("-Q") + 1]
+        assert f" -Q {queues} " in ProcfileProcess(name, {}, tmp_path).line, name
+    assert {pools.judging.queues, pools.notify.queues} == {("celery",), ("notify",)}
 
 
 def test_gunicorn_serves_a_flask_app(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,14 +21,17 @@ from harness.alerting.delivery import notified_key, notify_once
 from harness.alerting.slack import alert_message, follow_up_message, headline, message_for
 from harness.settings import Settings
 from harness.storage.influx import InfluxStore
-from harness.testing.servers import CeleryWorker
+from harness.testing.pools import WorkerPools
+from harness.testing.servers import RedisServer
 from harness.testing.slack_receiver import SlackReceiver
-from tests.conftest import post_all, wait_broker_idle
+from harness.web import create_app
+from tests.conftest import graced_env, harness_keys, post_all, wait_broker_idle
 from tests.integration.test_alerts import nightly
 from tests.integration.test_summaries import history as eight_series
 from workers import NOTIFY_ALERT, create_celery
 
 PUBLIC = "http://127.0.0.1:5000"
+GRACED_DB = 10  # the broker database of the workers that wait out the shipped grace
 BLOCK_TYPES = {"header", "section", "actions", "context", "divider"}
 DIMENSIONS = {"dataset": "hsc_rc2", "filter": "r"}
 CHANGES = (
@@ -241,11 +246,11 @@ def send(settings: Settings, alert: Alert, event: str = "opened") -> str:
         app.close()
 
 
-def finished(worker: CeleryWorker, task_id: str, timeout_s: float = 20.0) -> str:
-    """The worker's log line that ends a task (succeeded or raised), waiting for it."""
+def finished(worker: WorkerPools, task_id: str, timeout_s: float = 20.0) -> str:
+    """The notify worker's log line that ends a task (succeeded or raised), waiting for it."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        for line in worker.log_path.read_text(errors="replace").splitlines():
+        for line in worker.notify.log_path.read_text(errors="replace").splitlines():
             if f"[{task_id}]" in line and (" succeeded in " in line or " raised " in line):
                 return line
         time.sleep(0.05)
@@ -259,7 +264,7 @@ def about(slack: SlackReceiver, alert: Alert, delivered: bool = True) -> list[An
 
 
 @pytest.fixture
-def slack_clean(slack: SlackReceiver, worker: CeleryWorker,
+def slack_clean(slack: SlackReceiver, worker: WorkerPools,
                 redis_client: redis.Redis) -> SlackReceiver:
     """The receiver with no history, the worker running and no notified keys left."""
     slack.clear()
@@ -267,7 +272,7 @@ def slack_clean(slack: SlackReceiver, worker: CeleryWorker,
 
 
 def test_opened_alert_reaches_slack_through_celery(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
     redis_client: redis.Redis, influx: InfluxStore,
 ) -> None:
     alert = fresh_alert()
@@ -282,7 +287,7 @@ def test_opened_alert_reaches_slack_through_celery(
 
 
 def test_slack_down_then_up_delivers_exactly_one_message(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
 ) -> None:
     alert = fresh_alert()
     slack_clean.fail(times=3, status=500)
@@ -292,7 +297,7 @@ def test_slack_down_then_up_delivers_exactly_one_message(
 
 
 def test_rate_limit_is_retried_after_slack_says(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
 ) -> None:
     alert = fresh_alert()
     slack_clean.fail(times=1, status=429)
@@ -301,7 +306,7 @@ def test_rate_limit_is_retried_after_slack_says(
 
 
 def test_the_same_task_twice_delivers_once(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
 ) -> None:
     alert = fresh_alert()
     tasks = [send(settings, alert), send(settings, alert)]
@@ -311,7 +316,7 @@ def test_the_same_task_twice_delivers_once(
 
 
 def test_a_follow_up_is_a_second_different_message(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
 ) -> None:
     alert = fresh_alert()
     finished(worker, send(settings, alert))
@@ -327,7 +332,7 @@ def test_a_follow_up_is_a_second_different_message(
 
 
 def test_slack_refusing_the_message_is_not_retried(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
     redis_client: redis.Redis,
 ) -> None:
     alert = fresh_alert()
@@ -338,7 +343,7 @@ def test_slack_refusing_the_message_is_not_retried(
 
 
 def test_a_lock_left_by_a_crashed_delivery_delays_but_never_loses_the_message(
-    settings: Settings, worker: CeleryWorker, slack_clean: SlackReceiver,
+    settings: Settings, worker: WorkerPools, slack_clean: SlackReceiver,
     redis_client: redis.Redis,
 ) -> None:
     alert = fresh_alert()
@@ -363,10 +368,41 @@ def posted(client: Any, bodies: list[dict[str, Any]], slack: SlackReceiver,
     wait_broker_idle(redis_client, timeout_s=60)
 
 
+@pytest.fixture(scope="module")
+def graced(harness_env: dict[str, str], redis_server: RedisServer, servers_dir: Path
+           ) -> Iterator[Settings]:
+    """Workers that hold a summary's message for the shipped grace (10 s), on a broker
+    database of their own (the session's workers, with no grace, never take their tasks);
+    the settings of an app beside them."""
+    env = {**graced_env(harness_env),
+           "HARNESS_BROKER_URL": redis_server.url.rsplit("/", 1)[0] + f"/{GRACED_DB}"}
+    broker = redis.Redis.from_url(env["HARNESS_BROKER_URL"])
+    broker.flushdb()
+    broker.close()
+    settings = Settings.from_env(env)
+    assert settings.summary_grace_s == 10
+    with WorkerPools(env, servers_dir / "graced"):
+        yield settings
+
+
+@pytest.fixture
+def graced_client(graced: Settings, system: InfluxStore) -> Iterator[tuple[Any, redis.Redis]]:
+    """A test client of an app beside the graced workers, and their broker, with the
+    harness's keys there removed (as `redis_client` does for the session's)."""
+    app = create_app(graced)
+    app.config["TESTING"] = True
+    broker = redis.Redis.from_url(graced.broker_url, decode_responses=True)
+    if keys := harness_keys(broker):
+        broker.delete(*keys)
+    yield app.test_client(), broker
+    broker.close()
+
+
 def test_a_step_in_eight_series_is_one_summary_and_one_message(
-    client: Any, system: InfluxStore, slack: SlackReceiver, redis_client: redis.Redis,
+    graced_client: tuple[Any, redis.Redis], slack: SlackReceiver,
 ) -> None:
-    posted(client, eight_series("m"), slack, redis_client)
+    client, broker = graced_client
+    posted(client, eight_series("m"), slack, broker)
 
     first, later = (next(s for s in client.get("/api/v1/alert-summaries").json["summaries"]
                          if s["build"]["id"] == build) for build in ("m025", "m039"))
@@ -399,9 +435,10 @@ def two_confirmations(prefix: str) -> list[dict[str, Any]]:
 
 
 def test_alerts_of_one_cause_confirmed_by_two_builds_are_one_message(
-    client: Any, system: InfluxStore, slack: SlackReceiver, redis_client: redis.Redis,
+    graced_client: tuple[Any, redis.Redis], slack: SlackReceiver,
 ) -> None:
-    posted(client, two_confirmations("k"), slack, redis_client)
+    client, broker = graced_client
+    posted(client, two_confirmations("k"), slack, broker)
 
     alerts = client.get("/api/v1/alerts?kind=regression").json["alerts"]
     assert sorted(alert["build_id"] for alert in alerts) == ["k029", "k032"]

@@ -1,5 +1,6 @@
 """bin/demo's runner: supervisord, configured from the Procfile, brings back each process
-that dies (kill -9 of redis-server, the Celery worker, influxd) and nothing is lost."""
+that dies (kill -9 of redis-server, the Celery worker and notify pool, influxd) and nothing
+is lost."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class Supervisord(ManagedProcess):
             "PORT": str(self.port),
             "HARNESS_WEB_WORKERS": "1",
             "HARNESS_WORKER_CONCURRENCY": "1",
+            "HARNESS_NOTIFY_CONCURRENCY": "1",
             "HARNESS_VAR_DIR": str(self.var_dir),
             "HARNESS_REDIS_PORT": str(self.redis_port),
             "HARNESS_BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
@@ -199,13 +201,13 @@ def wait_stored(status_url: str) -> None:
 
 
 def server_answers(runner: Supervisord, name: str) -> bool:
-    """Tell whether the restarted process itself answers (PING, /ping, the worker's ping
-    through /healthz)."""
+    """Tell whether the restarted process itself answers (PING, /ping, a Celery worker's
+    answer through /healthz)."""
     if name == "redis":
         return redis_answers(runner.redis_port)
     if name == "influxdb":
         return runner.influx.is_ready()
-    return True  # the worker: /healthz needs its answer to a ping
+    return True  # worker, notify: /healthz needs a live worker on each queue
 
 
 def kill_and_wait(runner: Supervisord, name: str) -> tuple[float, float, float]:
@@ -228,7 +230,7 @@ def kill_and_wait(runner: Supervisord, name: str) -> tuple[float, float, float]:
 def test_each_killed_process_comes_back_and_nothing_is_lost(runner: Supervisord) -> None:
     recovery_s: dict[str, tuple[float, float, float]] = {}
     number = 0
-    for name in ("redis", "worker", "influxdb"):
+    for name in ("redis", "worker", "notify", "influxdb"):
         number += 1
         wait_stored(post(runner, number))  # stored, so the killed process holds none of it
 

@@ -101,7 +101,8 @@ def test_healthz_shows_no_live_worker(idle_broker: Settings) -> None:
     health = _app(idle_broker).get("/healthz")
 
     assert health.status_code == 503
-    assert health.json["components"]["workers"] == {"ok": False, "names": []}
+    assert health.json["components"]["workers"] == {
+        "ok": False, "names": [], "unserved_queues": ["celery", "notify"]}
     assert health.json["components"]["broker"]["ok"] is True
 
 

@@ -20,8 +20,9 @@ import redis
 from harness.alerting.log import EVENTS
 from harness.settings import Settings
 from harness.storage.influx import BUILDS, InfluxStore
+from harness.testing.pools import WorkerPools
 from harness.testing.proxy import FaultyProxy
-from harness.testing.servers import CeleryWorker, InfluxServer, RedisServer
+from harness.testing.servers import InfluxServer, RedisServer
 from harness.testing.slack_receiver import SlackReceiver
 from harness.web import create_app
 from tests.conftest import (
@@ -78,7 +79,8 @@ def safety_stack(redis_server: RedisServer, influx_server: InfluxServer, slack: 
     broker = redis_server.url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
     env = {**harness_env, "HARNESS_BROKER_URL": broker, "HARNESS_INFLUXDB_URL": proxy.url,
            "HARNESS_INFLUXDB_DATABASE": DATABASE, "HARNESS_BROKER_VISIBILITY_TIMEOUT": "10"}
-    worker = CeleryWorker(env, servers_dir / "safety", concurrency=1).start()
+    worker = WorkerPools(env, servers_dir / "safety", concurrency=1,
+                         notify_concurrency=1).start()
     settings = replace(Settings.from_env(env), influxdb_url=influx_server.url)
     yield settings, proxy
     worker.stop()

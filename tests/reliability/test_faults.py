@@ -2,8 +2,8 @@
 turn, each server fails.
 
 The servers run as a user runs them: redis-server with AOF, influxd, and the Procfile's
-`web`, `worker` and `beat` lines exactly as written, with the shipped defaults (no setting
-shortened for the test: the visibility timeout is 900 s). Killing them disturbs no other
+`web`, `worker`, `notify` and `beat` lines exactly as written, with the shipped defaults (no
+setting shortened for the test: the visibility timeout is 900 s). Killing them disturbs no other
 test. After each fault the test waits until the system has caught up and then counts:
 every accepted submission's points in InfluxDB exactly once, its alert once, its Slack
 message delivered once, all within RECOVERY_S of the fault's end.
@@ -56,6 +56,7 @@ class Stack:
     influx: InfluxServer
     slack: SlackReceiver
     worker: ProcfileProcess
+    notify: ProcfileProcess
     beat: ProcfileProcess
     web: ProcfileProcess
     env: dict[str, str]
@@ -92,11 +93,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert not any("VISIBILITY" in name or "TIMEOUT" in name for name in env)  # as shipped
     InfluxStore(influx.url, DATABASE).ensure_database()
     logs = folder / "logs"
-    worker, beat, web = (ProcfileProcess(name, env, logs).start()
-                         for name in ("worker", "beat", "web"))
-    servers = Stack(redis_server, influx, slack, worker, beat, web, env, logs)
+    worker, notify, beat, web = (ProcfileProcess(name, env, logs).start()
+                                 for name in ("worker", "notify", "beat", "web"))
+    servers = Stack(redis_server, influx, slack, worker, notify, beat, web, env, logs)
     yield servers
-    for server in (servers.web, servers.beat, servers.worker, servers.influx, servers.redis):
+    for server in (servers.web, servers.beat, servers.worker, servers.notify, servers.influx,
+                   servers.redis):
         server.stop()
     slack.stop()
 
@@ -343,8 +345,9 @@ def _outage(down: Callable[[], object], up: Callable[[], object], seconds: float
 
 
 def worker_logs(stack: Stack) -> str:
-    """Everything every worker of the stack logged."""
-    return "".join(path.read_text(errors="replace") for path in stack.logs.glob("worker-*"))
+    """Everything every worker of the stack (judging and notifying) logged."""
+    return "".join(path.read_text(errors="replace") for pattern in ("worker-*", "notify-*")
+                   for path in stack.logs.glob(pattern))
 
 
 def test_influxd_killed_and_restarted(stack: Stack) -> None:
@@ -379,8 +382,11 @@ def test_whole_worker_killed(stack: Stack) -> None:
             _outage(stack.worker.kill, stack.replace_worker, 3.0)
         poster.join()
 
+    notified_before = len(stack.notify.new_output())
     figures = run(stack, "worker-killed", inflict)
-    assert "held by no live worker" in stack.worker.new_output()  # given back by a lease
+    # given back by a lease, swept by the new judging worker or the notify pool
+    swept = stack.worker.new_output() + stack.notify.new_output()[notified_before:]
+    assert "held by no live worker" in swept
     assert figures["points"] >= BIG
 
 
@@ -388,10 +394,11 @@ def test_redis_restarted(stack: Stack) -> None:
     def inflict(stack: Stack, load: Load) -> None:
         _outage(stack.redis.stop, stack.redis.start, 3.0)
 
-    worker = stack.worker.pid
+    worker, notify = stack.worker.pid, stack.notify.pid
     figures = run(stack, "redis", inflict)
     assert figures["client_retries"] >= 1  # the web answered 503 (or not at all) meanwhile
     assert stack.worker.running and stack.worker.pid == worker  # it survived, not replaced
+    assert stack.notify.running and stack.notify.pid == notify
 
 
 def test_redis_killed(stack: Stack) -> None:
@@ -399,10 +406,11 @@ def test_redis_killed(stack: Stack) -> None:
         # SIGKILL: only what the AOF holds survives
         _outage(stack.redis.kill, stack.redis.start, 3.0)
 
-    worker = stack.worker.pid
+    worker, notify = stack.worker.pid, stack.notify.pid
     figures = run(stack, "redis-killed", inflict)
     assert figures["client_retries"] >= 1
     assert stack.worker.running and stack.worker.pid == worker
+    assert stack.notify.running and stack.notify.pid == notify
 
 
 def test_web_restarted(stack: Stack) -> None:
