@@ -13,11 +13,14 @@ from harness.changes import package_changes
 from harness.model import BuildRecord
 from harness.points import Rows
 from harness.storage.influx import RESULTS, InfluxStore, dimensions_of, identifier
-from harness.times import rfc3339, time_literal
+from harness.times import LATEST, nanoseconds, rfc3339, time_literal
 
 DETAIL_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "baseline", "change",
                  "score", "decision", "sample_count", "sample_spread")
 HISTORY_FIELDS = ("value", *DETAIL_FIELDS)
+# the fields History.columns draws: a bucket extreme reads these for every point it weighs
+DRAWN_FIELDS = ("verdict", "ci", "build_id", "commit", "pr_number", "change", "score",
+                "sample_count", "sample_spread")
 RECENT = 30  # points of a sparkline
 
 
@@ -48,13 +51,78 @@ class RecentSeries:
                       str(points.cis[-1] or ""), str(points.build_ids[-1] or ""))
 
 
-def recent(store: InfluxStore, branch: str) -> list[RecentSeries]:
-    """The last RECENT points of every series on a branch, in one query."""
+@dataclass(frozen=True)
+class SeriesVerdict:
+    """A series and the verdict of its newest result in a window."""
+
+    metric: str
+    dimensions: Mapping[str, str]
+    verdict: str
+
+    @property
+    def sort_key(self) -> tuple[str, list[tuple[str, str]]]:
+        """Metric, then dimensions: the overview's order."""
+        return self.metric, sorted(self.dimensions.items())
+
+
+def newest_build(store: InfluxStore, branch: str) -> BuildRecord | None:
+    """The newest build of a branch (read from the builds, one point a build)."""
+    return store.builds_and_previous((), [(branch, nanoseconds(LATEST))])[1][0]
+
+
+def latest_verdicts(store: InfluxStore, branch: str, since: int | None,
+                    tags: Mapping[str, str]) -> list[SeriesVerdict]:
+    """Every series of a branch whose tags match with a result since a time (ns; None:
+    ever), and the verdict of its newest one: one row a series, one field read."""
+    where, params = _recent_where(branch, since, tags)
+    found = store.query(f"SELECT last(verdict) AS verdict FROM {RESULTS} WHERE {where} "
+                        "GROUP BY *", params)
+    return [SeriesVerdict(item.tags["metric"], dimensions_of(item.tags),
+                          str(row.get("verdict") or "none"))
+            for item in found for row in item.rows[:1]]
+
+
+def recent(store: InfluxStore, branch: str, metrics: Sequence[str], since: int | None,
+           tags: Mapping[str, str]) -> list[RecentSeries]:
+    """The last RECENT points since a time (ns; None: ever) of the series of these metrics
+    on a branch whose tags match, in one query."""
+    if not metrics:
+        return []
+    where, params = _recent_where(branch, since, tags)
+    names = {f"m{index}": name for index, name in enumerate(sorted(set(metrics)))}
+    where += " AND (" + " OR ".join(f"metric = ${key}" for key in names) + ")"
     found = store.query(
-        f"SELECT value, verdict, ci, build_id FROM {RESULTS} WHERE branch = $branch "
-        f"GROUP BY * ORDER BY time DESC LIMIT {RECENT}", {"branch": branch})
+        f"SELECT value, verdict, ci, build_id FROM {RESULTS} WHERE {where} "
+        f"GROUP BY * ORDER BY time DESC LIMIT {RECENT}", {**params, **names},
+        method="POST" if len(names) > 50 else "GET")
     return [RecentSeries(item.tags["metric"], dimensions_of(item.tags),
                          Rows.of(item.rows[::-1])) for item in found if item.rows]
+
+
+def tag_values(store: InfluxStore, branch: str, keys: Sequence[str]) -> dict[str, list[str]]:
+    """Each of these tags' values on a branch (from the index: no point is read)."""
+    found = store.query(
+        f"SHOW TAG VALUES FROM {RESULTS} WITH KEY IN "
+        f"({', '.join(identifier(key) for key in keys)}) WHERE branch = $branch",
+        {"branch": branch})
+    values: dict[str, set[str]] = {key: set() for key in keys}
+    for item in found:
+        for row in item.rows:
+            values.setdefault(row["key"], set()).add(row["value"])
+    return {key: sorted(values[key]) for key in keys}
+
+
+def _recent_where(branch: str, since: int | None, tags: Mapping[str, str]
+                  ) -> tuple[str, dict[str, Any]]:
+    """The condition on a branch, a time and some tags' values, and its parameters."""
+    conditions, params = ["branch = $branch"], {"branch": branch}
+    for position, (key, value) in enumerate(sorted(tags.items())):
+        conditions.append(f"{identifier(key)} = $t{position}")
+        params[f"t{position}"] = value
+    if since is not None:
+        conditions.append("time >= $since")
+        params["since"] = rfc3339(since)
+    return " AND ".join(conditions), params
 
 
 def branches(store: InfluxStore) -> list[str]:
@@ -180,9 +248,11 @@ def _extremes(store: InfluxStore, where: str, params: Mapping[str, Any], total: 
               buckets: int, span: tuple[int, int]) -> History:
     """Each bucket's lowest and highest point, with the fields of those very points (a
     selector with other fields returns the selected point's fields); the two queries run
-    side by side, as InfluxDB answers them on separate cores."""
+    side by side, as InfluxDB answers them on separate cores. Each reads every point's
+    value and drawn fields (InfluxDB 1.x reads a selector's other fields at every point),
+    so only the fields drawn are named; the answer is at most one row per bucket."""
     bucket_ns = max(1_000_000_000, -(-(span[1] - span[0] + 1) // buckets))
-    details = ", ".join(identifier(name) for name in DETAIL_FIELDS)
+    details = ", ".join(identifier(name) for name in DRAWN_FIELDS)
     bounded = {**params, "lo": rfc3339(span[0]), "hi": rfc3339(span[1])}
     statements = [
         f"SELECT {which}(value) AS value, {details} FROM {RESULTS} WHERE {where} "

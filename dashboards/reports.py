@@ -25,7 +25,8 @@ bp = Blueprint("dash_reports", __name__)
 def of_build(ci: str, build_id: str) -> ResponseReturnValue:
     """The report of one build."""
     ctx = context()
-    report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention())
+    report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention(),
+                             alerts=ctx.alert_log())
     return _page(report, api_report_url(ci, build_id), [("Overview", "/dash/"),
                                (f"{ci} / {build_id}", build_url(ci, build_id)),
                                ("Verification report", None)])
@@ -36,7 +37,7 @@ def of_release() -> ResponseReturnValue:
     """The report of a named set of builds, or of the latest build of each dataset."""
     selection = parse_selection(request.args)
     ctx = context()
-    report = selection.report(ctx.store, ctx.catalog, ctx.retention())
+    report = selection.report(ctx.store, ctx.catalog, ctx.retention(), ctx.alert_log())
     query = request.query_string.decode()
     return _page(report, REPORT + (f"?{query}" if query else ""),
                  [("Overview", "/dash/"), ("Verification report", None)])

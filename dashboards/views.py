@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, request
 from flask.typing import ResponseReturnValue
@@ -19,7 +20,6 @@ from dashboards.shaping import marker, metric_or_404, ms, series_label, specs_fo
 from dashboards.summary import Cell, Margin, margins_figure, sparkline, verdict_matrix
 from dashboards.triage import allowed_actions, of_build, row_of, standing_regressions
 from harness.alerting.alerts import series_key
-from harness.alerting.log import AlertLog
 from harness.alerting.summaries import summarize, summary_id_of
 from harness.catalog import Metric
 from harness.detection.verdicts import margin_to
@@ -41,28 +41,41 @@ from harness.web.context import WebContext, context
 bp = Blueprint("dash_pages", __name__)
 DAY_MS = 86_400_000
 BUCKETS = 400  # time buckets of a long history: at most 800 points drawn
+PAGE = 200  # series rows of one overview page
+OVERVIEW_DAYS = 14  # the overview's window: the days before the branch's newest build
+ALERT_MARKERS = 200  # a series' newest alerts drawn (and listed) besides its live ones
 
 
 @bp.get("/")
 def overview() -> ResponseReturnValue:
-    """Every series' latest verdict on a branch, filterable by dataset and filter."""
+    """The latest verdict of each series measured on a branch in the `days` before its
+    newest build, narrowed by dataset, filter, metric (a prefix) or KPMs, PAGE rows a page
+    (the counts are of every series that matches; decision: /tmp/decisions/overview_report.md)."""
     ctx = context()
     catalog = ctx.full_catalog()
     branch = request.args.get("branch") or catalog.default_branch
     chosen = {key: request.args[key] for key in ("dataset", "filter") if request.args.get(key)}
+    prefix = request.args.get("metric", "").strip()
     kpm_only = request.args.get("kpm") == "1"
-    found = queries.recent(ctx.store, branch)
-    options = {key: sorted({s.dimensions[key] for s in found if key in s.dimensions})
-               for key in ("dataset", "filter")}
-    alerts = AlertLog(ctx.store).find()
+    days, number = _count_arg("days", OVERVIEW_DAYS, 36_500), _count_arg("page", 1, 10_000)
+    newest = queries.newest_build(ctx.store, branch)
+    since = newest.time - days * DAY_MS * 1_000_000 if newest else None
+    found = queries.latest_verdicts(ctx.store, branch, since, chosen)
+    matching = sorted((s for s in found if (metric := catalog.get(s.metric)) is not None
+                       and s.metric.startswith(prefix) and (not kpm_only or "kpm" in metric.tags)),
+                      key=lambda s: s.sort_key)
+    alerts = ctx.alert_log().live()  # open or acknowledged: what the overview counts and marks
     open_alerts = Counter(a.series for a in alerts if a.state == "open")
     regressions = standing_regressions(alerts)
+    keys = [series_key(s.metric, s.dimensions, branch) for s in matching]
+    shown = matching[(number - 1) * PAGE:number * PAGE]
+    recent = {(item.metric, tuple(sorted(item.dimensions.items()))): item for item in
+              queries.recent(ctx.store, branch, [s.metric for s in shown], since, chosen)}
     rows: list[dict[str, Any]] = []
-    for item in sorted(found, key=lambda s: (s.metric, sorted(s.dimensions.items()))):
-        metric = catalog.get(item.metric)
-        if metric is None or any(item.dimensions.get(k) != v for k, v in chosen.items()):
-            continue
-        if kpm_only and "kpm" not in metric.tags:
+    for listed in shown:
+        item = recent.get((listed.metric, tuple(sorted(listed.dimensions.items()))))
+        metric = catalog.get(listed.metric)
+        if item is None or metric is None:
             continue
         latest = item.latest
         series = series_key(metric.name, item.dimensions, branch)
@@ -75,21 +88,40 @@ def overview() -> ResponseReturnValue:
             "open_alerts": open_alerts[series], "regression": regressions.get(series),
             "column": " · ".join(v for _, v in sorted(item.dimensions.items())) or "–",
         })
-    counts = Counter(row["latest"].verdict for row in rows)
-    regressed = sum(1 for row in rows if row["regression"] is not None)
+    paging = _paging(len(matching), number)
     matrix = verdict_matrix(
         [Cell(r["metric"].name, r["column"], r["latest"].verdict, r["latest"].value,
               r["metric"].unit, r["link"], regressed=r["regression"] is not None)
          for r in rows],
-        title=f"Latest verdict of each series on {branch}") if rows else None
-    newest = max((item.latest for item in found), key=lambda latest: latest.time, default=None)
+        title=f"Latest verdict of each series on {branch}" + (
+            f" (rows {paging['first']:,}–{paging['last']:,} of {len(matching):,})"
+            if paging["pages"] > 1 else "")) if rows else None
     return page("overview.html", [("Overview", None)], plot=embed(matrix), rows=rows,
-                counts=counts, regressed=regressed, branch=branch,
-                branches=queries.branches(ctx.store) or [branch], options=options,
-                chosen=chosen, kpm_only=kpm_only,
-                release_report=release_report_url(branch) if found else None,
-                newest=newest, newest_report=report_url(newest.ci, newest.build_id)
-                if newest else None)
+                counts=Counter(s.verdict for s in matching), total=len(matching),
+                regressed=sum(1 for key in keys if key in regressions), branch=branch,
+                branches=queries.branches(ctx.store) or [branch],
+                options=queries.tag_values(ctx.store, branch, ("dataset", "filter")),
+                metrics=sorted({s.metric for s in found}), prefix=prefix, days=days,
+                chosen=chosen, kpm_only=kpm_only, paging=paging,
+                newest=newest and {"ci": newest.build.ci, "build_id": newest.build.id},
+                release_report=release_report_url(branch) if newest else None,
+                newest_report=report_url(newest.build.ci, newest.build.id) if newest else None)
+
+
+def _paging(total: int, number: int) -> dict[str, Any]:
+    """Which rows of `total` page `number` shows, and the links to its neighbours."""
+    pages = max(1, -(-total // PAGE))
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+
+    def link(to: int) -> str | None:
+        if not 1 <= to <= pages or to == number:
+            return None
+        query = urlencode({**args, **({"page": to} if to > 1 else {})})
+        return "/dash/" + (f"?{query}" if query else "")
+
+    return {"pages": pages, "number": number, "first": (number - 1) * PAGE + 1,
+            "last": min(total, number * PAGE), "more": max(0, total - number * PAGE),
+            "next": link(number + 1), "previous": link(number - 1), "size": PAGE}
 
 
 @bp.get("/metrics/<metric_name>")
@@ -114,7 +146,7 @@ def metric_history(metric_name: str) -> ResponseReturnValue:
     found = queries.history(ctx.store, metric.name, dimensions, metric.dimensions, branch,
                             since=since, until=until, buckets=BUCKETS)
     series = series_key(metric.name, dimensions, branch)
-    alerts = [a for a in AlertLog(ctx.store).find(metric=metric.name) if a.series == series]
+    alerts = ctx.alert_log().of_series_newest(series, ALERT_MARKERS)
     overlay = None
     if request.args.get("prs") == "1":
         overlay = queries.history(
@@ -160,7 +192,7 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
         if margin is not None:
             margins.append(margin)
     margins.sort(key=lambda m: m.label)
-    logged = AlertLog(ctx.store).find()
+    logged = ctx.alert_log().find()
     causes = [row_of(summary) for summary in summarize(logged)
               if (summary.cause.ci, summary.cause.build_id) == (ci, build_id)]
     plot = margins_figure(margins, "Margin of each result to its design spec") if margins else None
@@ -178,7 +210,7 @@ def build(ci: str, build_id: str) -> ResponseReturnValue:
 def alert(alert_id: str) -> ResponseReturnValue:
     """An alert with the plot that explains it, its history, and triage for token holders."""
     ctx = context()
-    found = AlertLog(ctx.store).get(alert_id)
+    found = ctx.alert_log().get(alert_id)
     metric = metric_or_404(ctx.full_catalog(), found.metric)
     moment = ms(found.time)
     window = (datetime.fromtimestamp((moment - 45 * DAY_MS) / 1000, UTC),
@@ -292,3 +324,14 @@ def _time_arg(name: str) -> datetime | None:
     except ValueError:
         raise InvalidInput([Problem(name, "must be an ISO 8601 date or time")],
                            "bad query") from None
+
+
+def _count_arg(name: str, default: int, most: int) -> int:
+    """A whole-number query argument from 1 to `most` (default if absent)."""
+    text = request.args.get(name)
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise InvalidInput([Problem(name, f"must be a whole number from 1 to {most}")],
+                           "bad query")
+    return int(text)

@@ -52,12 +52,13 @@ def report_url(ci: str, build_id: str) -> str:
 
 
 def release_report_url(branch: str | None = None, builds: Sequence[tuple[str, str]] = (),
-                       name: str | None = None, until: str | None = None) -> str:
+                       name: str | None = None, until: str | None = None,
+                       since: str | None = None) -> str:
     """The verification report of a release: the latest build of each dataset on a branch,
     or a named set of builds."""
     args = [("build", f"{ci}/{build_id}") for ci, build_id in builds]
     args += [(key, value) for key, value in (("branch", branch), ("until", until),
-                                             ("name", name)) if value]
+                                             ("since", since), ("name", name)) if value]
     return f"/dash/report?{urlencode(args)}"
 
 

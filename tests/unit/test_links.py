@@ -47,6 +47,8 @@ def test_a_release_report_url_repeats_build_and_keeps_a_fixed_order() -> None:
         "/dash/report?build=jenkins%2F1&build=gha%2F2&name=R+1"
     assert links.release_report_url("main", until="2026-11-20T00:00:00Z") == \
         "/dash/report?branch=main&until=2026-11-20T00%3A00%3A00Z"
+    assert links.release_report_url("main", since="2026-10-01T00:00:00Z") == \
+        "/dash/report?branch=main&since=2026-10-01T00%3A00%3A00Z"
     assert links.release_report_url() == "/dash/report?"
 
 

@@ -25,7 +25,8 @@ def of_build(ci: str, build_id: str) -> ResponseReturnValue:
     """The verification report of one build."""
     answer = _format()
     ctx = context()
-    report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention())
+    report = build_report_of(ctx.store, ctx.catalog, ci, build_id, ctx.retention(),
+                             alerts=ctx.alert_log())
     html = report_url(ci, build_id)
     return _answer(report, answer, {"self": request.full_path.rstrip("?"), "html": html})
 
@@ -36,14 +37,14 @@ def of_release() -> ResponseReturnValue:
     answer = _format()
     selection = parse_selection(request.args)
     ctx = context()
-    report = selection.report(ctx.store, ctx.catalog, ctx.retention())
+    report = selection.report(ctx.store, ctx.catalog, ctx.retention(), ctx.alert_log())
     return _answer(report, answer,
                    {"self": request.full_path.rstrip("?"), "html": _html(selection)})
 
 
 def _html(selection: Selection) -> str:
     return release_report_url(selection.branch, selection.builds, selection.name,
-                              selection.until)
+                              selection.until, selection.since)
 
 
 def _format() -> str:

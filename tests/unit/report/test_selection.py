@@ -60,9 +60,17 @@ def test_each_bad_argument_is_named() -> None:
 
 def test_builds_and_a_branch_exclude_each_other() -> None:
     assert problems(("build", "a/1"), ("branch", "main")) == {
-        "branch": "give either build=… or branch=/until=, not both"}
+        "branch": "give either build=… or branch=/until=/since=, not both"}
 
 
 def test_too_many_builds_are_refused() -> None:
     pairs = [("build", f"ci/{n}") for n in range(MAX_BUILDS + 1)]
     assert problems(*pairs) == {"build": f"at most {MAX_BUILDS} builds per report"}
+
+
+def test_since_widens_or_narrows_a_branch_report_and_is_checked() -> None:
+    selection = parse_selection(Args(("branch", "main"), ("since", "2026-01-01")))
+    assert selection == Selection(branch="main", since="2026-01-01T00:00:00.000000Z")
+    assert problems(("since", "last spring")) == {
+        "since": "must be an ISO 8601 time like 2026-11-20T12:00:00Z"}
+    assert "branch" in problems(("build", "jenkins/1"), ("since", "2026-01-01"))
