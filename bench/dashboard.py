@@ -18,7 +18,7 @@ import numpy as np
 from bokeh.embed import components
 from bokeh.plotting import figure
 
-from bench.report import machine, table, write_section
+from bench.report import machine, table, write_json, write_section
 from dashboards import queries
 from dashboards.figures import history_figure
 from dashboards.views import BUCKETS, specs_for
@@ -78,11 +78,16 @@ def load(store: InfluxStore, submissions: list[Submission]) -> None:
         store.write(points[start:start + 5000])
 
 
-def raw_bokeh(times: np.ndarray, values: np.ndarray) -> int:
-    """What a bare Bokeh user does with the same points: a figure, a scatter, components."""
+def raw_plot(times: Any, values: Any) -> Any:
+    """What a bare Bokeh user draws of the same points: a figure and a scatter."""
     plot = figure(x_axis_type="datetime", height=420, sizing_mode="stretch_width")
     plot.scatter(times, values, size=7)
-    script, div = components(plot)
+    return plot
+
+
+def raw_bokeh(times: np.ndarray, values: np.ndarray) -> int:
+    """The raw plot serialised as a page embeds it; its size."""
+    script, div = components(raw_plot(times, values))
     return len(script) + len(div)
 
 
@@ -118,7 +123,8 @@ def run(count: int, runs: int) -> dict[str, list[float]]:
 
         found: dict[str, list[float]] = {"ours": [], "raw": [], "ours_bytes": [],
                                          "raw_bytes": [], "query": [], "figure": [],
-                                         "serialise": [], "empty": []}
+                                         "serialise": [], "empty": [], "models": [],
+                                         "raw_models": []}
         metric = settings_catalog(client)
         stages = stage_timer(store, metric)
         view()  # warm: templates compiled, connections open
@@ -158,27 +164,34 @@ def stage_timer(store: InfluxStore, metric: Metric) -> Callable[[], dict[str, fl
         empty.scatter([0], [0])
         components(empty)
         return {"query": queried - started, "figure": built - queried,
-                "serialise": done - built, "empty": time.perf_counter() - done}
+                "serialise": done - built, "empty": time.perf_counter() - done,
+                "models": len(layout.references()),
+                "raw_models": len(raw_plot([0], [0]).references())}
     return stages
 
 
-def markdown(found: dict[str, list[float]], count: int, runs: int) -> str:
-    """The Dashboard section of docs/performance.md."""
+def target_rows(found: dict[str, list[float]]) -> list[list[str]]:
+    """The targets table: the view's server time and payload against raw Bokeh's."""
     ratios = [ours / raw for ours, raw in zip(found["ours"], found["raw"], strict=True)]
     payload = statistics.median(found["ours_bytes"]) / statistics.median(found["raw_bytes"])
 
     def spread(values: list[float], scale: float = 1000, unit: str = "ms") -> str:
         return (f"{statistics.median(values) * scale:.0f} {unit} "
                 f"({min(values) * scale:.0f}–{max(values) * scale:.0f})")
-    rows = [
-        ["server time", spread(found["ours"]), spread(found["raw"]),
+    return [
+        ["metric page (10k points), server time", spread(found["ours"]), spread(found["raw"]),
          f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})",
          f"≤ {TARGETS['time']:g}×", "yes" if statistics.median(ratios) <= TARGETS["time"]
          else "no"],
-        ["payload", f"{statistics.median(found['ours_bytes']) / 1024:.0f} KiB",
+        ["metric page, payload", f"{statistics.median(found['ours_bytes']) / 1024:.0f} KiB",
          f"{statistics.median(found['raw_bytes']) / 1024:.0f} KiB", f"{payload:.2f}×",
          f"≤ {TARGETS['payload']:g}×", "yes" if payload <= TARGETS["payload"] else "no"],
     ]
+
+
+def markdown(found: dict[str, list[float]], count: int, runs: int) -> str:
+    """The Dashboard section of docs/performance.md."""
+    rows = target_rows(found)
     return "\n".join([
         "## Dashboard", "",
         f"`python -m bench.dashboard`: the metric view `{URL}` of a {count:,}-point series "
@@ -198,10 +211,13 @@ def markdown(found: dict[str, list[float]], count: int, runs: int) -> str:
         f"bucket queries side by side), building the Bokeh models {ms(found['figure'])}, "
         f"serialising them {ms(found['serialise'])}. Bokeh's cost is mostly per model, not "
         f"per point: a one-point figure built and serialised takes {ms(found['empty'])}, "
-        "so the raw baseline is mostly that fixed cost, while the view carries ~40 more "
-        "models (spec lines and bands, legend, two hover tools, the tap callback, the "
-        "range slider). Hence the time target is missed by the query plus the per-model "
-        "cost, not by the points.", "",
+        f"so the raw baseline is mostly that fixed cost. The view draws its spec bands and "
+        f"lines as one glyph and shares one source between line and points: "
+        f"{statistics.median(found['models']):.0f} models against raw Bokeh's "
+        f"{statistics.median(found['raw_models']):.0f} (legend, hover, the tap callback, the "
+        f"range slider). The pages serialise without Bokeh's document validation (a fifth "
+        f"of `components()`; the figures are validated by the tests instead), the raw "
+        f"baseline with it, as Bokeh does by default.", "",
     ])
 
 
@@ -217,10 +233,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-write", action="store_true", help="do not touch the docs")
     args = parser.parse_args()
-    text = markdown(run(args.points, args.runs), args.points, args.runs)
+    found = run(args.points, args.runs)
+    text = markdown(found, args.points, args.runs)
     print(text)
     if not args.no_write:
         write_section("Dashboard", text)
+        write_json("targets_dashboard", target_rows(found))
     return 0
 
 

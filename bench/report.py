@@ -15,12 +15,17 @@ from pathlib import Path
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
-def write_section(title: str, text: str, path: Path = DOC) -> None:
-    """Replace the `## <title>` section of the document (append it when missing)."""
+def write_section(title: str, text: str, path: Path = DOC, first: bool = False) -> None:
+    """Replace the `## <title>` section of the document (when missing, add it at the end, or
+    before every other section if `first`)."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = (pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1) if pattern.search(old)
-           else old.rstrip() + "\n\n" + text.rstrip() + "\n")
+    if pattern.search(old):
+        new = pattern.sub(lambda _: text.rstrip() + "\n\n", old, count=1)
+    elif first and (section := re.search(r"^## ", old, re.M)):
+        new = old[:section.start()] + text.rstrip() + "\n\n" + old[section.start():]
+    else:
+        new = old.rstrip() + "\n\n" + text.rstrip() + "\n"
     path.write_text(new.rstrip() + "\n", encoding="utf-8")
 
 
