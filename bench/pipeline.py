@@ -641,8 +641,8 @@ def _beyond(ceilings: dict[str, float], cost: dict[str, float], cores: int) -> l
         "`HARNESS_INFLUXDB_URL` names the balancer, `HARNESS_INFLUXDB_USERNAME` and "
         "`HARNESS_INFLUXDB_PASSWORD` a cluster user. Writes are replicated (replication "
         "factor 2 doubles their CPU across the cluster), reads spread over the nodes. The "
-        "harness reads its own writes right after them (alert log, status), so the write "
-        "consistency must be `all` or `quorum`, not the default `one`.",
+        "harness reads its own writes right after them (the alert log, build records), so the "
+        "write consistency must be `all` or `quorum`, not the default `one`.",
         "3. *InfluxDB 3 behind the same 1.x API* (`/write`, `/query` with InfluxQL): the same "
         "`HARNESS_INFLUXDB_*` settings, a token as the password. Two things differ: the "
         "harness's InfluxQL `DELETE` (branch retention, harness/storage/retention.py) is not "
