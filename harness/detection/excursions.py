@@ -283,7 +283,10 @@ def _continues(series: np.ndarray, ends: np.ndarray, tests: EndTests, column: in
     held = np.nonzero(holds)[0]
     if held.size:
         last_held = first + int(held[-1])
-        began = end - _onset(series[:end + 1], row, float(baselines[held[-1]]), noise, params)
+        # against the baseline alone: the two-segment split dates a drift's onset mid-ramp,
+        # later than the end that held, and the drift would alert again (decision 94)
+        began = end - _onset(series[:end + 1], row, float(baselines[held[-1]]), noise, params,
+                             split=False)
         if began <= last_held and not _stepped(series, row, end, int(tests.size[row, column]),
                                                float(tests.baseline[column]), noise, params):
             return True
@@ -312,7 +315,7 @@ ONSET_CLIP = 1.5  # × the shift's size in σ: where values are clipped when dat
 
 
 def _onset(values: np.ndarray, row: int, baseline: float, noise: float,
-           params: DetectionParams) -> int:
+           params: DetectionParams, split: bool = True) -> int:
     """Builds back where an excursion from baseline began, looking back up to `memory` +
     `span` values (a drift began before the recent span): the start of the most telling
     suffix, short of all of them."""
@@ -333,9 +336,11 @@ def _onset(values: np.ndarray, row: int, baseline: float, noise: float,
     size, total = suffix.size, suffix[-1]
     ahead = np.arange(1, size)
     beyond = suffix[:-1] / np.sqrt(ahead)
-    split = (suffix[:-1] / ahead - (total - suffix[:-1]) / (size - ahead)) \
+    if not split:
+        return int(np.argmax(beyond))
+    two = (suffix[:-1] / ahead - (total - suffix[:-1]) / (size - ahead)) \
         * np.sqrt(ahead * (size - ahead) / size)
-    return int(np.argmax(np.minimum(beyond, split)))
+    return int(np.argmax(np.minimum(beyond, two)))
 
 
 def _onsets(recent: np.ndarray, rows: np.ndarray, baseline: np.ndarray, noise: np.ndarray,
